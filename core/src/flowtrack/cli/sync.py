@@ -1,0 +1,45 @@
+"""``flowtrack sync``: deliver journals that processes left behind."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Only say what is waiting.")
+def sync(dry_run: bool) -> None:
+    """Deliver events that were spooled while a store was down.
+
+    flowtrack keeps every event in a journal on local disk until the store has it. Journals
+    left by processes that ended while the store was unreachable are delivered by the next
+    flowtrack process automatically; this command does it now, for every store.
+    """
+    from flowtrack import config
+    from flowtrack.tracking import journal as jr
+    from flowtrack.tracking.delivery import Delivery, safe_uri
+
+    root = config.spool_dir()
+    folders = (
+        sorted(p for p in root.iterdir() if (p / "store.uri").exists()) if root.is_dir() else []
+    )
+    pending = 0
+    failed = 0
+    for folder in folders:
+        uri = (folder / "store.uri").read_text()
+        waiting = jr.orphans(folder)
+        if not waiting:
+            continue
+        pending += len(waiting)
+        click.echo(f"{safe_uri(uri)}: {len(waiting)} journal(s) waiting in {folder}")
+        if dry_run:
+            continue
+        done = Delivery(uri, folder).replay_orphans()
+        click.echo(f"  delivered {done}")
+        failed += len(waiting) - done
+    if not pending:
+        click.echo("Nothing to deliver.")
+    elif failed:
+        raise click.ClickException(
+            f"{failed} journal(s) were not delivered (store still unreachable, or in use by a "
+            "running process); run `flowtrack sync` again later"
+        )

@@ -1,0 +1,121 @@
+"""Every hook flowtrack calls. The docstrings below are the plugin documentation
+(docs/plugins.md is generated from them: ``python -m flowtrack.plugins.docs``).
+
+A plugin is a module or object with functions marked ``@flowtrack.hookimpl`` and named like
+the specs below; an implementation may accept a subset of a spec's arguments. Register it with
+an entry point in the ``flowtrack`` group::
+
+    [project.entry-points.flowtrack]
+    my_plugin = "my_package.flowtrack_plugin"
+
+There are two kinds of hooks:
+
+* **notifications** (``flowtrack_run_started`` ...) tell plugins what happened. They run after
+  the event reached the store, in flowtrack's writer thread. An exception in one is logged
+  with the plugin's name and never reaches the user's code.
+* **registrations** (``flowtrack_register_...``, ``flowtrack_run_context``) return typed
+  records that add behaviour: stores, artifact stores, CLI commands, tags. A plugin that fails
+  here is logged and skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from flowtrack.entities import Metric, Param, Run, RunTag
+    from flowtrack.plugins.records import ArtifactStoreSpec, CommandSpec, StoreSpec
+
+hookspec = pluggy.HookspecMarker("flowtrack")
+hookimpl = pluggy.HookimplMarker("flowtrack")
+
+
+# -- notifications ---------------------------------------------------------------------------
+
+
+@hookspec
+def flowtrack_run_started(run: Run) -> None:
+    """A run was created in the store.
+
+    ``run`` is the run as the store holds it right after creation: its info (id, name,
+    experiment, parent, source type and reference) and the tags it was started with.
+    """
+
+
+@hookspec
+def flowtrack_run_finished(run_id: str, status: str, end_time: int) -> None:
+    """A run ended with ``status`` (FINISHED, FAILED or KILLED) at ``end_time`` (ms since epoch)."""
+
+
+@hookspec
+def flowtrack_metrics_logged(run_id: str, metrics: Sequence[Metric]) -> None:
+    """A batch of metric points of one run was written.
+
+    Called once per run and batch, not once per point, so a plugin costs little per metric.
+    """
+
+
+@hookspec
+def flowtrack_params_logged(run_id: str, params: Sequence[Param]) -> None:
+    """A batch of params of one run was written."""
+
+
+@hookspec
+def flowtrack_tags_set(run_id: str, tags: Sequence[RunTag]) -> None:
+    """A batch of tags of one run was written."""
+
+
+@hookspec
+def flowtrack_artifacts_logged(run_id: str, paths: Sequence[str]) -> None:
+    """Files were stored as artifacts of a run.
+
+    ``paths`` are relative to the run's artifact root.
+    """
+
+
+# -- registrations ---------------------------------------------------------------------------
+
+
+@hookspec
+def flowtrack_register_stores() -> Sequence[StoreSpec]:
+    """Return tracking stores, each a ``StoreSpec(name, schemes, factory)``.
+
+    ``factory(uri)`` builds the store for a tracking URI whose scheme is in ``schemes``
+    (for example ``("sqlite", "postgresql")``); the built-in SQL store is registered this way.
+    """
+    return ()
+
+
+@hookspec
+def flowtrack_register_artifact_stores() -> Sequence[ArtifactStoreSpec]:
+    """Return artifact stores, each an ``ArtifactStoreSpec(name, schemes, factory)``.
+
+    ``factory(root_uri)`` builds the store that keeps the artifacts of one run under
+    ``root_uri``. The scheme ``"*"`` is the fallback; the built-in fsspec store is registered
+    with it, so any fsspec URL (local path, s3://, gs://, ...) works out of the box.
+    """
+    return ()
+
+
+@hookspec
+def flowtrack_register_commands() -> Sequence[CommandSpec]:
+    """Return CLI commands, each a ``CommandSpec(command)`` holding a ``click.Command``.
+
+    They appear under ``flowtrack`` beside the built-in ones.
+    """
+    return ()
+
+
+@hookspec
+def flowtrack_run_context() -> dict[str, str] | None:
+    """Return tags that describe where the code runs, added to every new run.
+
+    Called once per run start, in the process that starts it, so it must be fast. The
+    built-in context plugins add ``flowtrack.git.commit``, ``flowtrack.git.dirty``,
+    ``flowtrack.host``, ``flowtrack.user`` and ``flowtrack.python``. A user's own tags win over
+    these when both set the same key.
+    """
+    return None

@@ -1,0 +1,55 @@
+"""Engines for the SQL store: SQLite tuned for many writer processes, PostgreSQL as is."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from flowtrack.config import sqlite_path
+
+# How long a writer waits for SQLite's lock before giving up. Batches are short, so only a
+# crowd of processes waits this long; past it the event goes to the spool, never lost.
+SQLITE_BUSY_TIMEOUT_S = 60.0
+
+
+def make_engine(uri: str) -> Engine:
+    url = make_url(uri)
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(uri)
+    if url.drivername == "postgresql" and importlib.util.find_spec("psycopg2") is None:
+        # psycopg 3 is what `flowtrack[postgres]` installs; plain postgresql:// should just work.
+        url = url.set(drivername="postgresql+psycopg")
+    return create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=8)
+
+
+def _sqlite_engine(uri: str) -> Engine:
+    path = sqlite_path(uri)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        uri, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take over transaction control from pysqlite so BEGIN IMMEDIATE can be used below.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # A deferred transaction that later writes fails at once with "database is locked"
+        # when another writer holds the lock (the busy timeout does not apply to the upgrade),
+        # so writers take the lock up front and queue behind each other instead.
+        if conn.get_execution_options().get("flowtrack_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+    return engine

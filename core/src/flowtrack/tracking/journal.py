@@ -1,0 +1,142 @@
+"""The journal: one append-only file per logging process, the durable half of the queue.
+
+Every event is written with one ``os.write`` before the call that logged it returns, so it is
+in the kernel's page cache and survives the process being killed. The writer thread delivers
+events to the store and the file is deleted once all of it is there; a file left behind (store
+down at exit, process killed) is delivered later by any flowtrack process or ``flowtrack sync``.
+The store remembers how far each journal was applied, so delivering one twice writes once.
+
+The owning process holds an exclusive ``flock`` on its journal while it lives; another process
+only replays files whose lock it can take, i.e. files whose owner is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from flowtrack.store.events import Event
+
+log = logging.getLogger("flowtrack")
+
+SUFFIX = ".journal"
+
+
+def store_dir(spool_root: Path, uri: str) -> Path:
+    """The folder of journals bound for one store; it records that store's URI for sync."""
+    directory = spool_root / hashlib.sha256(uri.encode()).hexdigest()[:16]
+    marker = directory / "store.uri"
+    if not marker.exists():
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # The URI may hold a password: only the owner may read it.
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(uri)
+    return directory
+
+
+def _dumps(event: Event) -> str:
+    return json.dumps(event, separators=(",", ":"))
+
+
+class Journal:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.id = f"{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self.path = directory / f"{self.id}{SUFFIX}"
+        self.seq = 0
+        self.size = 0
+        self.broken: str | None = None
+        self._fd: int | None = None
+
+    def append(self, events: list[Event]) -> None:
+        """Number the events and write them; on a disk error keep numbering, stop writing."""
+        for event in events:
+            self.seq += 1
+            event["seq"] = self.seq
+        if self.broken is not None:
+            return
+        data = "".join(_dumps(e) + "\n" for e in events).encode()
+        try:
+            if self._fd is None:
+                self._open()
+            assert self._fd is not None
+            view = memoryview(data)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            self.size += len(data)
+        except OSError as exc:
+            # A full or read-only disk must not fail the user's task: events stay in memory
+            # and go to the store directly; only a crash before delivery could lose them now.
+            self.broken = f"{exc.strerror or exc} ({self.path})"
+            log.warning(
+                "flowtrack: cannot write the event journal: %s; events are held in memory "
+                "until the store takes them",
+                self.broken,
+            )
+
+    def _open(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._fd = fd
+
+    def close(self) -> None:
+        """Release the file (and its lock) but keep it: it still holds undelivered events."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def discard(self) -> None:
+        """Everything was delivered: the file is no longer needed."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            os.close(fd)
+        self.size = 0
+
+
+def read_events(path: Path, after_seq: int = 0) -> Iterator[Event]:
+    """The events of a journal file with seq > after_seq; a torn last line is ignored."""
+    with path.open("rb") as f:
+        for raw in f:
+            if not raw.endswith(b"\n"):
+                return  # the writer died mid-line; the event was never acknowledged
+            event = json.loads(raw)
+            if event["seq"] > after_seq:
+                yield event
+
+
+@contextlib.contextmanager
+def claimed(path: Path) -> Iterator[bool]:
+    """Hold the journal's lock if its owner is gone; yields False if it is still owned."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield path.exists()
+    finally:
+        os.close(fd)
+
+
+def orphans(directory: Path, own: Path | None = None) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.glob(f"*{SUFFIX}") if p != own)

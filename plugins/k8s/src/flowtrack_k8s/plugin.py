@@ -1,0 +1,25 @@
+"""flowtrack plugin of the Kubernetes adapter.
+
+Today it tags runs started inside a Kubernetes pod with the pod's name and namespace. The Job
+watcher and the mutating webhook come with the Kubernetes adapter issue.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+import flowtrack
+
+NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+
+
+@flowtrack.hookimpl
+def flowtrack_run_context() -> dict[str, str]:
+    if not os.environ.get("KUBERNETES_SERVICE_HOST"):
+        return {}
+    tags = {"k8s.pod": os.environ.get("HOSTNAME", "")}
+    with contextlib.suppress(OSError):
+        tags["k8s.namespace"] = NAMESPACE_FILE.read_text().strip()
+    return {k: v for k, v in tags.items() if v}

@@ -1,0 +1,1 @@
+"""flowtrack adapter for spark."""
