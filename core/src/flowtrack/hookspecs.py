@@ -11,8 +11,9 @@ an entry point in the ``flowtrack`` group::
 There are two kinds of hooks:
 
 * **notifications** (``flowtrack_run_started`` ...) tell plugins what happened. They run after
-  the event reached the store, in flowtrack's writer thread. An exception in one is logged
-  with the plugin's name and never reaches the user's code.
+  the event reached the store, in flowtrack's writer thread and in the order they were
+  logged. An exception in one is logged with the plugin's name and never reaches the user's
+  code.
 * **registrations** (``flowtrack_register_...``, ``flowtrack_run_context``) return typed
   records that add behaviour: stores, artifact stores, CLI commands, tags. A plugin that fails
   here is logged and skipped.

@@ -9,6 +9,8 @@ another process later. Ops:
 - ``param`` / ``tag``: run_id, key, value
 - ``delete_tag``: run_id, key
 - ``update_run``: run_id, and any of status, end_time, run_name
+- ``artifacts``: run_id, paths (files already stored; journaled so plugins hear of them in
+  order with the rest, the store writes nothing for it)
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from typing import Any
 
 Event = dict[str, Any]
 
-OPS = frozenset({"create_run", "metric", "param", "tag", "delete_tag", "update_run"})
+OPS = frozenset(
+    {"create_run", "metric", "param", "tag", "delete_tag", "update_run", "artifacts"}
+)
 
 
 @dataclass(frozen=True, slots=True)

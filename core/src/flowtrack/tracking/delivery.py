@@ -26,6 +26,7 @@ _NOTIFIED_HOOKS = (
     "flowtrack_metrics_logged",
     "flowtrack_params_logged",
     "flowtrack_tags_set",
+    "flowtrack_artifacts_logged",
 )
 
 
@@ -75,6 +76,7 @@ class Delivery:
         tags: dict[str, list[RunTag]] = defaultdict(list)
         started: list[str] = []
         finished: list[Event] = []
+        artifacts: list[Event] = []
         for e in batch:
             if id(e) in rejected:
                 continue
@@ -89,6 +91,8 @@ class Delivery:
                 started.append(e["run_id"])
             elif op == "update_run" and e.get("status") in _TERMINAL:
                 finished.append(e)
+            elif op == "artifacts":
+                artifacts.append(e)
         if started and facade.has_listeners("flowtrack_run_started"):
             for run in get_store(self.uri).get_runs(started):
                 facade.run_started(run)
@@ -98,6 +102,8 @@ class Delivery:
             facade.tags_set(run_id, tag_items)
         for run_id, points in metrics.items():
             facade.metrics_logged(run_id, points)
+        for e in artifacts:
+            facade.artifacts_logged(e["run_id"], e["paths"])
         for e in finished:
             facade.run_finished(e["run_id"], e["status"], e.get("end_time") or 0)
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, cast
 
 from flowtrack.errors import ConflictError, InvalidInputError, StoreUnavailableError
-from flowtrack.plugins import facade
 from flowtrack.store.events import Event
 from flowtrack.tracking.context import RunState
 from flowtrack.tracking.policy import guarded, submit
@@ -170,8 +169,7 @@ def log_artifact(local_path: str | Path, artifact_path: str | None = None) -> No
             written = [store.log_file(path, target)]
     except (StoreUnavailableError, OSError) as exc:
         raise StoreUnavailableError(f"artifact {str(local_path)!r} was not stored: {exc}") from exc
-    if facade.has_listeners("flowtrack_artifacts_logged"):
-        facade.artifacts_logged(state.run_id, written)
+    _announce(state, written)
 
 
 @guarded(None)
@@ -183,8 +181,11 @@ def log_artifacts(local_dir: str | Path, artifact_path: str | None = None) -> No
         raise InvalidInputError("local_dir", str(local_dir), "is not a folder")
     target = validate_artifact_path(artifact_path)
     written = get_artifact_store(_artifact_uri(state)).log_dir(path, target)
-    if facade.has_listeners("flowtrack_artifacts_logged"):
-        facade.artifacts_logged(state.run_id, written)
+    _announce(state, written)
+
+
+def _announce(state: RunState, paths: list[str]) -> None:
+    submit(state, [{"op": "artifacts", "run_id": state.run_id, "paths": paths}])
 
 
 def _log_bytes(data: bytes, artifact_file: str) -> None:

@@ -53,6 +53,8 @@ def apply_events(
             for key, value in (event.get("tags") or {}).items():
                 tags[(row["run_id"], key)] = {"run_id": row["run_id"], "key": key, "value": value}
             continue
+        if op == "artifacts":
+            continue  # the files are stored already; the event exists for the plugins
         problem = _refusal(op, state.get(run_id))
         if problem:
             rejections.append(Rejection(event, problem))
