@@ -87,7 +87,9 @@ def _open_store(uri: str, barrier: object) -> None:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_concurrent_first_start_migrates_once(backend: str, ft_home: Path, request: pytest.FixtureRequest) -> None:
+def test_concurrent_first_start_migrates_once(
+    backend: str, ft_home: Path, request: pytest.FixtureRequest
+) -> None:
     if backend == "sqlite":
         uri = f"sqlite:///{ft_home / 'fresh.db'}"
     else:
@@ -109,14 +111,20 @@ def test_concurrent_first_start_migrates_once(backend: str, ft_home: Path, reque
     engine = create_engine(uri.replace("postgresql+psycopg", "postgresql+psycopg"))
     tables = set(inspect(engine).get_table_names())
     engine.dispose()
-    assert {"experiments", "runs", "metrics", "latest_metrics", "journals", "alembic_version"} <= tables
+    assert {
+        "experiments",
+        "runs",
+        "metrics",
+        "latest_metrics",
+        "journals",
+        "alembic_version",
+    } <= tables
 
 
 def test_migrations_match_the_schema(ft_home: Path) -> None:
     """The Alembic revisions build exactly the tables of schema.py."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
-
     from flowtrack.store.sql.schema import metadata
     from flowtrack.store.sql.store import SqlStore
 

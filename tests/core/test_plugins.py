@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-import pytest
-from click.testing import CliRunner
-
 import flowtrack
 import flowtrack.testing
+import pytest
+from click.testing import CliRunner
 from flowtrack.entities import Metric, Run
 from flowtrack.plugins import DEFAULT_PLUGINS, make_plugin_manager
 from flowtrack.plugins.docs import hook_names, render
@@ -112,11 +111,11 @@ def test_a_plugin_that_fails_to_load_is_skipped(caplog: pytest.LogCaptureFixture
     import flowtrack.plugins as plugins
 
     with caplog.at_level(logging.WARNING, logger="flowtrack.plugins"):
-        setattr(plugins, "entry_points", fake)
+        plugins.entry_points = fake
         try:
             pm = make_plugin_manager(None)
         finally:
-            setattr(plugins, "entry_points", original)
+            plugins.entry_points = original
     assert "flowtrack plugin 'exploding' failed to load and was skipped" in caplog.text
     assert pm.get_plugin("sql_store") is not None
     assert pm.get_plugin("airflow") is not None  # the installed adapter still loads
@@ -168,7 +167,9 @@ def test_builtins_are_plugins() -> None:
 
 def test_every_hook_is_documented() -> None:
     page = (ROOT / "docs" / "plugins.md").read_text()
-    assert page == render(), "docs/plugins.md is stale: python -m flowtrack.plugins.docs > docs/plugins.md"
+    assert page == render(), (
+        "docs/plugins.md is stale: python -m flowtrack.plugins.docs > docs/plugins.md"
+    )
     for name in hook_names():
         assert f"### `{name}`" in page
         assert getattr(flowtrack.hookspecs, name).__doc__.strip()

@@ -20,9 +20,7 @@ from typing import Any
 
 Event = dict[str, Any]
 
-OPS = frozenset(
-    {"create_run", "metric", "param", "tag", "delete_tag", "update_run", "artifacts"}
-)
+OPS = frozenset({"create_run", "metric", "param", "tag", "delete_tag", "update_run", "artifacts"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,8 @@ class RunState:
     # False for a run this process attached to (from the environment or another owner):
     # leaving it must not end it.
     owned: bool = True
+    # FLOWTRACK_STRICT as it was when the run started; read once, not on every log call.
+    strict: bool = field(default_factory=config.strict_mode)
     params: dict[str, str] = field(default_factory=dict)
     saved_env: dict[str, str | None] = field(default_factory=dict)
 

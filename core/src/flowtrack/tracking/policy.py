@@ -50,7 +50,7 @@ def guarded(default: T) -> Callable[[Callable[P, T]], Callable[P, T]]:
 
 
 def submit(state: RunState, events: list[Event]) -> None:
-    if config.strict_mode():
+    if state.strict:
         rejections = get_store(state.uri).apply_events(events)
         if rejections:
             raise FlowtrackError("; ".join(str(r) for r in rejections))

@@ -61,7 +61,7 @@ class Writer:
                 self._pending.extend(events)
         if self._thread is None:
             self._start()
-        elif len(self._pending) >= MAX_BATCH:
+        elif len(self._pending) >= MAX_BATCH and not self._wake.is_set():
             self._wake.set()
 
     def flush(self, timeout: float | None = None) -> bool:

@@ -1,7 +1,8 @@
 """Applying a batch of events in one transaction: the write path of the SQL store.
 
 One SELECT learns the state of every run the batch touches, then each table gets one bulk
-statement, so a batch of 10,000 metrics costs about what SQLite's own insert rate allows.
+statement; metric rows go to the driver's ``executemany`` directly, because SQLAlchemy's
+per-row parameter processing would cost more than SQLite's insert itself.
 """
 
 from __future__ import annotations
@@ -22,6 +23,97 @@ from flowtrack.store.sql.dialect import insert_ignore, upsert
 ExperimentResolver = Callable[[Connection, Event], int]
 ArtifactUriFor = Callable[[Connection, int, str], str]
 
+_TERMINAL = frozenset({RunStatus.FINISHED, RunStatus.FAILED, RunStatus.KILLED})
+
+
+class _Batch:
+    def __init__(self, conn: Connection, events: Sequence[Event]) -> None:
+        self.conn = conn
+        self.state = _run_states(conn, {e["run_id"] for e in events})
+        self.existing_params = _existing_params(conn, [e for e in events if e["op"] == "param"])
+        self.rejections: list[Rejection] = []
+        self.new_runs: list[dict[str, Any]] = []
+        self.params: dict[tuple[str, str], dict[str, Any]] = {}
+        self.tags: dict[tuple[str, str], dict[str, Any]] = {}
+        self.deleted_tags: list[tuple[str, str]] = []
+        self.metrics: list[tuple[str, str, float | None, int, int]] = []
+        self.updates: dict[str, dict[str, Any]] = {}
+
+    def refuse(self, event: Event) -> bool:
+        problem = _refusal(event["op"], self.state.get(event["run_id"]))
+        if problem:
+            self.rejections.append(Rejection(event, problem))
+        return problem is not None
+
+    def metric(self, e: Event) -> None:
+        value = e["value"]
+        self.metrics.append(
+            (e["run_id"], e["key"], None if math.isnan(value) else value, e["timestamp"], e["step"])
+        )
+
+    def param(self, e: Event) -> None:
+        key = (e["run_id"], e["key"])
+        known = self.existing_params.get(key, self.params.get(key, {}).get("value"))
+        if known is None:
+            self.params[key] = {"run_id": e["run_id"], "key": e["key"], "value": e["value"]}
+        elif known != e["value"]:
+            self.rejections.append(
+                Rejection(
+                    e,
+                    f"param {e['key']!r} already has value {known!r}; params are immutable, "
+                    f"so {e['value']!r} was not logged (use a new key or a new run)",
+                )
+            )
+
+    def tag(self, e: Event) -> None:
+        self.tags[(e["run_id"], e["key"])] = {
+            "run_id": e["run_id"],
+            "key": e["key"],
+            "value": e["value"],
+        }
+
+    def delete_tag(self, e: Event) -> None:
+        self.tags.pop((e["run_id"], e["key"]), None)
+        self.deleted_tags.append((e["run_id"], e["key"]))
+
+    def update_run(self, e: Event) -> None:
+        run_id = e["run_id"]
+        change: dict[str, Any] = {k: e[k] for k in ("status", "end_time", "run_name") if k in e}
+        if change.get("status") == RunStatus.RUNNING:
+            change["end_time"] = None
+        self.updates.setdefault(run_id, {}).update(change)
+        status, stage = self.state[run_id]
+        self.state[run_id] = (change.get("status", status), stage)
+
+    def write(self) -> None:
+        conn = self.conn
+        if self.new_runs:
+            conn.execute(schema.runs.insert(), self.new_runs)
+        insert_ignore(conn, schema.params, list(self.params.values()), ["run_id", "key"])
+        t = schema.tags
+        for run_id, key in self.deleted_tags:
+            conn.execute(t.delete().where(t.c.run_id == run_id, t.c.key == key))
+        upsert(conn, t, list(self.tags.values()), ["run_id", "key"], ["value"])
+        if self.metrics:
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            conn.exec_driver_sql(
+                "INSERT INTO metrics (run_id, key, value, timestamp, step) "
+                f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})",
+                self.metrics,  # type: ignore[arg-type]
+            )
+            upsert(
+                conn,
+                schema.latest_metrics,
+                _latest(self.metrics),
+                ["run_id", "key"],
+                ["value", "timestamp", "step"],
+                where=_is_newer,
+            )
+        for run_id, change in self.updates.items():
+            conn.execute(
+                schema.runs.update().where(schema.runs.c.run_id == run_id).values(**change)
+            )
+
 
 def apply_events(
     conn: Connection,
@@ -29,111 +121,40 @@ def apply_events(
     resolve_experiment: ExperimentResolver,
     artifact_uri_for: ArtifactUriFor,
 ) -> list[Rejection]:
-    rejections: list[Rejection] = []
-    run_ids = {e["run_id"] for e in events if "run_id" in e}
-    state = _run_states(conn, run_ids)
-    existing_params = _existing_params(conn, [e for e in events if e["op"] == "param"])
-
-    new_runs: list[dict[str, Any]] = []
-    params: dict[tuple[str, str], dict[str, Any]] = {}
-    tags: dict[tuple[str, str], dict[str, Any]] = {}
-    deleted_tags: list[tuple[str, str]] = []
-    metrics: list[dict[str, Any]] = []
-    updates: dict[str, dict[str, Any]] = {}
-
+    batch = _Batch(conn, events)
+    handlers: dict[str, Callable[[Event], None]] = {
+        "metric": batch.metric,
+        "param": batch.param,
+        "tag": batch.tag,
+        "delete_tag": batch.delete_tag,
+        "update_run": batch.update_run,
+    }
+    # Runs already checked in this batch; any event that changes a run's state clears it.
+    accepted: set[str] = set()
     for event in events:
         op = event["op"]
-        run_id: str = event["run_id"]
+        run_id = event["run_id"]
         if op == "create_run":
-            if run_id in state:
-                continue  # created by an earlier delivery of the same event: idempotent
-            row = _run_row(conn, event, resolve_experiment, artifact_uri_for)
-            new_runs.append(row)
-            state[row["run_id"]] = (row["status"], row["lifecycle_stage"])
-            for key, value in (event.get("tags") or {}).items():
-                tags[(row["run_id"], key)] = {"run_id": row["run_id"], "key": key, "value": value}
+            if run_id not in batch.state:  # else: an earlier delivery created it already
+                row = _run_row(conn, event, resolve_experiment, artifact_uri_for)
+                batch.new_runs.append(row)
+                batch.state[run_id] = (row["status"], row["lifecycle_stage"])
+                for key, value in (event.get("tags") or {}).items():
+                    batch.tag({"run_id": run_id, "key": key, "value": value})
             continue
         if op == "artifacts":
             continue  # the files are stored already; the event exists for the plugins
-        problem = _refusal(op, state.get(run_id))
-        if problem:
-            rejections.append(Rejection(event, problem))
+        if op == "update_run":
+            accepted.discard(run_id)
+        elif run_id not in accepted:
+            if batch.refuse(event):
+                continue
+            accepted.add(run_id)
+        if op == "update_run" and batch.refuse(event):
             continue
-        if op == "metric":
-            value = event["value"]
-            metrics.append(
-                {
-                    "run_id": run_id,
-                    "key": event["key"],
-                    "value": None if math.isnan(value) else value,
-                    "timestamp": event["timestamp"],
-                    "step": event["step"],
-                }
-            )
-        elif op == "param":
-            key = (run_id, event["key"])
-            known = existing_params.get(key, params.get(key, {}).get("value"))
-            if known is None:
-                params[key] = {"run_id": run_id, "key": event["key"], "value": event["value"]}
-            elif known != event["value"]:
-                rejections.append(
-                    Rejection(
-                        event,
-                        f"param {event['key']!r} already has value {known!r}; params are "
-                        f"immutable, so {event['value']!r} was not logged (use a new key or "
-                        "a new run)",
-                    )
-                )
-        elif op == "tag":
-            tags[(run_id, event["key"])] = {
-                "run_id": run_id,
-                "key": event["key"],
-                "value": event["value"],
-            }
-        elif op == "delete_tag":
-            tags.pop((run_id, event["key"]), None)
-            deleted_tags.append((run_id, event["key"]))
-        elif op == "update_run":
-            change: dict[str, Any] = {
-                k: event[k] for k in ("status", "end_time", "run_name") if k in event
-            }
-            if change.get("status") == RunStatus.RUNNING:
-                change["end_time"] = None
-            updates.setdefault(run_id, {}).update(change)
-            status, stage = state[run_id]
-            state[run_id] = (change.get("status", status), stage)
-
-    if new_runs:
-        conn.execute(schema.runs.insert(), new_runs)
-    _write_rows(conn, params, tags, deleted_tags, metrics, updates)
-    return rejections
-
-
-def _write_rows(
-    conn: Connection,
-    params: dict[tuple[str, str], dict[str, Any]],
-    tags: dict[tuple[str, str], dict[str, Any]],
-    deleted_tags: list[tuple[str, str]],
-    metrics: list[dict[str, Any]],
-    updates: dict[str, dict[str, Any]],
-) -> None:
-    insert_ignore(conn, schema.params, list(params.values()), ["run_id", "key"])
-    t = schema.tags
-    for run_id, key in deleted_tags:
-        conn.execute(t.delete().where(t.c.run_id == run_id, t.c.key == key))
-    upsert(conn, t, list(tags.values()), ["run_id", "key"], ["value"])
-    if metrics:
-        conn.execute(schema.metrics.insert(), metrics)
-        upsert(
-            conn,
-            schema.latest_metrics,
-            _latest(metrics),
-            ["run_id", "key"],
-            ["value", "timestamp", "step"],
-            where=_is_newer,
-        )
-    for run_id, change in updates.items():
-        conn.execute(schema.runs.update().where(schema.runs.c.run_id == run_id).values(**change))
+        handlers[op](event)
+    batch.write()
+    return batch.rejections
 
 
 def _is_newer(excluded: Any) -> Any:
@@ -145,14 +166,17 @@ def _is_newer(excluded: Any) -> Any:
     )
 
 
-def _latest(metrics: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    best: dict[tuple[str, str], dict[str, Any]] = {}
+def _latest(metrics: list[tuple[str, str, float | None, int, int]]) -> list[dict[str, Any]]:
+    best: dict[tuple[str, str], tuple[str, str, float | None, int, int]] = {}
     for m in metrics:
-        k = (m["run_id"], m["key"])
+        k = (m[0], m[1])
         b = best.get(k)
-        if b is None or (m["step"], m["timestamp"]) >= (b["step"], b["timestamp"]):
+        if b is None or (m[4], m[3]) >= (b[4], b[3]):
             best[k] = m
-    return list(best.values())
+    return [
+        {"run_id": m[0], "key": m[1], "value": m[2], "timestamp": m[3], "step": m[4]}
+        for m in best.values()
+    ]
 
 
 def _refusal(op: str, state: tuple[str, str] | None) -> str | None:
@@ -161,7 +185,7 @@ def _refusal(op: str, state: tuple[str, str] | None) -> str | None:
     status, stage = state
     if stage == LifecycleStage.DELETED:
         return "the run is deleted; restore it with `flowtrack runs restore` to log to it"
-    if op != "update_run" and status in (RunStatus.FINISHED, RunStatus.FAILED, RunStatus.KILLED):
+    if op != "update_run" and status in _TERMINAL:
         return f"the run is {status}; resume it with flowtrack.start_run(run_id=...) to log more"
     return None
 
