@@ -99,7 +99,7 @@ class _Batch:
             conn.exec_driver_sql(
                 "INSERT INTO metrics (run_id, key, value, timestamp, step) "
                 f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})",
-                self.metrics,  # type: ignore[arg-type]
+                self.metrics,
             )
             upsert(
                 conn,

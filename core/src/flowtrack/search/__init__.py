@@ -1,0 +1,1 @@
+"""MLflow's run-search filter and order_by grammar, independent of any store."""
