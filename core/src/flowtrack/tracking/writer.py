@@ -103,10 +103,15 @@ class Writer:
             self._wake.wait(FLUSH_INTERVAL_S)
             self._wake.clear()
             force, self._force = self._force, False
-            if self._pending or self._overflow:
-                self._deliver(force=force)
-            elif force:
-                self._notify()
+            try:
+                if self._pending or self._overflow:
+                    self._deliver(force=force)
+                elif force:
+                    self._notify()
+            except Exception:
+                # A bug here must not end delivery for the rest of the process; the events
+                # are still in the journal and the next round retries them.
+                log.exception("flowtrack: the writer for %s hit an error", self.delivery.safe_uri)
 
     def _deliver(self, force: bool) -> bool:
         if not force and time.monotonic() < self._retry_at:
