@@ -21,6 +21,8 @@ from flowtrack.errors import ConflictError, InvalidInputError, NotFoundError
         (lambda: flowtrack.log_metric("ok", True), "invalid value of metric 'ok' True"),
         (lambda: flowtrack.log_metric("ok", 1.0, step=1.5), "invalid step of metric 'ok' 1.5"),
         (lambda: flowtrack.log_metric("../up", 1.0), "invalid metric key '../up'"),
+        (lambda: flowtrack.log_metric("loss\n", 1.0), "invalid metric key 'loss\\n'"),
+        (lambda: flowtrack.log_metric("ok", 10**400), "is too large for a 64-bit float"),
         (lambda: flowtrack.log_param("k" * 251, 1), "is 251 characters long; the limit is 250"),
         (lambda: flowtrack.log_param("p", "x" * 6001), "the limit is 6000"),
         (lambda: flowtrack.set_tag("t", "x" * 8001), "the limit is 8000"),

@@ -114,7 +114,7 @@ def test_concurrent_first_start_migrates_once(
     assert {
         "experiments",
         "runs",
-        "metrics",
+        "metric_blocks",
         "latest_metrics",
         "journals",
         "alembic_version",

@@ -182,3 +182,41 @@ def test_full_spool_disk_keeps_events_in_memory(
         history = flowtrack.Client().get_metric_history(run.info.run_id, "m")
         assert [m.step for m in history] == list(range(5000))
         flowtrack.testing.reset()
+
+
+def test_an_unreadable_journal_line_is_set_aside_and_blocks_nothing(ft_home: Path) -> None:
+    """A journal damaged on disk: its good events and other journals are still delivered."""
+    done = run_python(
+        """
+        import os, signal, flowtrack
+        flowtrack.start_run(run_name="damaged")
+        print(flowtrack.active_run().info.run_id, flush=True)
+        flowtrack.flush()
+        for step in range(3):
+            flowtrack.log_metric("m", float(step), step=step)
+        os.kill(os.getpid(), signal.SIGKILL)
+        """,
+        {"FLOWTRACK_TRACKING_URI": "sqlite:////nonexistent-dir/x.db"},
+    )
+    assert done.returncode == -9
+    run_id = done.stdout.strip()
+    journal = next((ft_home / "spool").glob("*/*.journal"))
+    lines = journal.read_bytes().rstrip(b"\x00").splitlines(keepends=True)
+    lines.insert(2, b'{"op":"metric","key":"broken\n\n')  # a damaged line, newline-terminated
+    journal.write_bytes(b"".join(lines))
+    flowtrack.set_tracking_uri("sqlite:////nonexistent-dir/x.db")
+    import os
+
+    from flowtrack.tracking.delivery import Delivery
+
+    os.makedirs("/nonexistent-dir", exist_ok=True)
+    try:
+        assert Delivery("sqlite:////nonexistent-dir/x.db", journal.parent).replay_orphans() == 1
+        steps = [m.step for m in flowtrack.Client().get_metric_history(run_id, "m")]
+        assert steps == [0, 1, 2]
+        assert b"broken" in (journal.parent / "unreadable.jsonl").read_bytes()
+    finally:
+        flowtrack.testing.reset()
+        import shutil
+
+        shutil.rmtree("/nonexistent-dir", ignore_errors=True)

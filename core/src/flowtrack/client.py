@@ -34,6 +34,7 @@ from flowtrack.tracking.writer import get_writer
 from flowtrack.validation import (
     validate_artifact_path,
     validate_key,
+    validate_key_cached,
     validate_metric_value,
     validate_param_value,
     validate_run_name,
@@ -172,7 +173,7 @@ class Client:
                     "experiment_id": experiment.experiment_id,
                     "run_name": validate_run_name(run_name) if run_name else random_name(),
                     "parent_run_id": parent_run_id,
-                    "start_time": start_time or _now(),
+                    "start_time": _now() if start_time is None else start_time,
                     "tags": {
                         validate_key("tag key", k): validate_tag_value(k, v)
                         for k, v in (tags or {}).items()
@@ -224,7 +225,8 @@ class Client:
         timestamp: int | None = None,
         step: int | None = None,
     ) -> None:
-        self.log_batch(run_id, metrics=[Metric(key, value, timestamp or _now(), step or 0)])
+        when = _now() if timestamp is None else timestamp
+        self.log_batch(run_id, metrics=[Metric(key, value, when, 0 if step is None else step)])
 
     def log_param(self, run_id: str, key: str, value: Any) -> Any:
         self.log_batch(run_id, params=[Param(key, str(value))])
@@ -266,7 +268,7 @@ class Client:
                 }
             )
         for m in metrics:
-            key = validate_key("metric key", m.key)
+            key = validate_key_cached("metric key", m.key)
             events.append(
                 {
                     "op": "metric",

@@ -20,7 +20,8 @@ MAX_TAG_VALUE_LENGTH = 8000
 MAX_RUN_NAME_LENGTH = 250
 MAX_EXPERIMENT_NAME_LENGTH = 500
 
-_KEY_RE = re.compile(r"^[/\w.\- :]*$")
+# fullmatch, not "$": "$" also matches before a trailing newline.
+_KEY_RE = re.compile(r"[/\w.\- :]*")
 
 
 def validate_key(field: str, key: Any) -> str:
@@ -31,7 +32,7 @@ def validate_key(field: str, key: Any) -> str:
         raise InvalidInputError(field, key, "must not be empty")
     if len(key) > MAX_KEY_LENGTH:
         raise InvalidInputError(field, key, f"is {len(key)} characters long; the limit is 250")
-    if not _KEY_RE.match(key):
+    if not _KEY_RE.fullmatch(key):
         raise InvalidInputError(
             field,
             key,
@@ -62,18 +63,41 @@ def validate_tag_value(key: str, value: Any) -> str:
     return text
 
 
+_valid_keys: set[str] = set()
+
+
+def validate_key_cached(field: str, key: Any) -> str:
+    """`validate_key` for hot paths: each distinct key is checked once per process."""
+    if key in _valid_keys:
+        return str(key)
+    validate_key(field, key)
+    if len(_valid_keys) < 100_000:
+        _valid_keys.add(key)
+    return str(key)
+
+
 def validate_metric_value(key: str, value: Any) -> float:
+    kind = type(value)
+    if kind is float:  # the common case, without the slow ABC checks below
+        return float(value)
     # bool is a Number too, but logging True as a metric is almost always a mistake upstream.
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if kind is not int and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
         raise InvalidInputError(
             f"value of metric {key!r}",
             value,
             "must be a number (int or float); NaN and inf are allowed",
         )
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise InvalidInputError(
+            f"value of metric {key!r}", value, "is too large for a 64-bit float"
+        ) from None
 
 
 def validate_step(key: str, step: Any) -> int:
+    if type(step) is int and -(2**63) <= step < 2**63:
+        return step
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):
         raise InvalidInputError(f"step of metric {key!r}", step, "must be an integer")
     number = int(step)
@@ -83,6 +107,8 @@ def validate_step(key: str, step: Any) -> int:
 
 
 def validate_timestamp(key: str, timestamp: Any) -> int:
+    if type(timestamp) is int:
+        return timestamp
     if isinstance(timestamp, bool) or not isinstance(timestamp, numbers.Integral):
         raise InvalidInputError(
             f"timestamp of metric {key!r}",

@@ -6,6 +6,7 @@ another process later. Ops:
 - ``create_run``: run_id, experiment_id or experiment_name, run_name, parent_run_id,
   start_time, user_id, source_type, source_ref, tags
 - ``metric``: run_id, key, value, timestamp, step
+- ``metrics``: run_id, values (key -> value), timestamp, step: several metrics at one step
 - ``param`` / ``tag``: run_id, key, value
 - ``delete_tag``: run_id, key
 - ``update_run``: run_id, and any of status, end_time, run_name
@@ -20,7 +21,9 @@ from typing import Any
 
 Event = dict[str, Any]
 
-OPS = frozenset({"create_run", "metric", "param", "tag", "delete_tag", "update_run", "artifacts"})
+OPS = frozenset(
+    {"create_run", "metric", "metrics", "param", "tag", "delete_tag", "update_run", "artifacts"}
+)
 
 
 @dataclass(frozen=True, slots=True)

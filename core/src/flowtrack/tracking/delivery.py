@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flowtrack.entities import Metric, Param, RunStatus, RunTag
+from flowtrack.errors import StoreUnavailableError
 from flowtrack.plugins import facade
 from flowtrack.store.events import Event, Rejection
 from flowtrack.tracking import journal as jr
@@ -83,6 +84,10 @@ class Delivery:
             op = e["op"]
             if op == "metric":
                 metrics[e["run_id"]].append(Metric(e["key"], e["value"], e["timestamp"], e["step"]))
+            elif op == "metrics":
+                metrics[e["run_id"]].extend(
+                    Metric(k, v, e["timestamp"], e["step"]) for k, v in e["values"].items()
+                )
             elif op == "param":
                 params[e["run_id"]].append(Param(e["key"], e["value"]))
             elif op == "tag":
@@ -148,9 +153,11 @@ class Delivery:
                         self.apply(batch, path.stem)
                     path.unlink()
                     done += 1
-            except Exception as exc:
+            except StoreUnavailableError as exc:
                 log.warning("flowtrack: could not deliver %s yet: %s", path, exc)
-                break
+                break  # the store is down: the other journals would fail the same way
+            except Exception as exc:
+                log.error("flowtrack: could not deliver %s: %s", path, exc)
         return done
 
 

@@ -149,13 +149,21 @@ class Journal:
 
 
 def read_events(path: Path, after_seq: int = 0) -> Iterator[Event]:
-    """The events of a journal file with seq > after_seq; a torn last line is ignored."""
+    """The events of a journal file with seq > after_seq; a torn last line is ignored, and a
+    line that cannot be read is set aside in ``unreadable.jsonl`` rather than blocking the rest."""
     with path.open("rb") as f:
-        for raw in f:
+        for number, raw in enumerate(f, 1):
             if not raw.endswith(b"\n") or raw.startswith(b"\x00"):
                 return  # the end, or the writer died mid-line: that event was never returned
-            event = json.loads(raw)
-            if event["seq"] > after_seq:
+            try:
+                event = json.loads(raw)
+                seq = event["seq"]
+            except (ValueError, KeyError, TypeError) as exc:
+                log.error("flowtrack: %s line %d cannot be read (%s); set aside", path, number, exc)
+                with (path.parent / "unreadable.jsonl").open("ab") as bad:
+                    bad.write(raw)
+                continue
+            if seq > after_seq:
                 yield event
 
 

@@ -20,9 +20,10 @@ from flowtrack.tracking.policy import guarded, submit
 from flowtrack.tracking.runs import require_run
 from flowtrack.tracking.stores import get_artifact_store, get_store
 from flowtrack.tracking.writer import get_writer
+from flowtrack.validation import _valid_keys as _validated_keys
 from flowtrack.validation import (
     validate_artifact_path,
-    validate_key,
+    validate_key_cached,
     validate_metric_value,
     validate_param_value,
     validate_step,
@@ -30,18 +31,8 @@ from flowtrack.validation import (
     validate_timestamp,
 )
 
-# Keys already validated in this process: the regex and path checks run once per key, which
-# keeps a log_metric call in a training loop to a few microseconds.
-_valid_keys: set[str] = set()
-
-
-def _key(field: str, key: Any) -> str:
-    if key in _valid_keys:
-        return str(key)
-    validate_key(field, key)
-    if len(_valid_keys) < 100_000:
-        _valid_keys.add(key)
-    return str(key)
+_key = validate_key_cached
+_known_keys = _validated_keys
 
 
 def _metric_event(run_id: str, key: Any, value: Any, step: Any, timestamp: Any, now: int) -> Event:
@@ -73,9 +64,31 @@ def log_metrics(
 ) -> None:
     """Log several metrics at one step; all are checked before any is logged."""
     state = require_run()
-    now = int(time.time() * 1000)
-    events = [_metric_event(state.run_id, k, v, step, timestamp, now) for k, v in metrics.items()]
-    submit(state, events)
+    # The hot path of a training loop: step and time are checked once for all keys, and the
+    # common types skip the validators' slower checks.
+    when = (
+        int(time.time() * 1000) if timestamp is None else validate_timestamp("metrics", timestamp)
+    )
+    at = 0 if step is None else validate_step("metrics", step)
+    values: dict[str, float] = {}
+    for key, value in metrics.items():
+        if key not in _known_keys:
+            _key("metric key", key)
+        values[key] = value if type(value) is float else validate_metric_value(key, value)
+    if values:
+        # One event for the whole call: one journal line instead of one per key.
+        submit(
+            state,
+            [
+                {
+                    "op": "metrics",
+                    "run_id": state.run_id,
+                    "values": values,
+                    "timestamp": when,
+                    "step": at,
+                }
+            ],
+        )
 
 
 def _param_events(state: RunState, params: Mapping[str, Any]) -> list[Event]:

@@ -1,8 +1,7 @@
 """Applying a batch of events in one transaction: the write path of the SQL store.
 
 One SELECT learns the state of every run the batch touches, then each table gets one bulk
-statement; metric rows go to the driver's ``executemany`` directly, because SQLAlchemy's
-per-row parameter processing would cost more than SQLite's insert itself.
+statement; metric points are packed into one block row per run and key (store/sql/blocks.py).
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from sqlalchemy import Connection, and_, or_, select
 from flowtrack.entities import LifecycleStage, RunStatus
 from flowtrack.store.events import Event, Rejection
 from flowtrack.store.sql import schema
+from flowtrack.store.sql.blocks import pack
 from flowtrack.store.sql.dialect import insert_ignore, upsert
 
 ExperimentResolver = Callable[[Connection, Event], int]
@@ -29,14 +29,18 @@ _TERMINAL = frozenset({RunStatus.FINISHED, RunStatus.FAILED, RunStatus.KILLED})
 class _Batch:
     def __init__(self, conn: Connection, events: Sequence[Event]) -> None:
         self.conn = conn
-        self.state = _run_states(conn, {e["run_id"] for e in events})
-        self.existing_params = _existing_params(conn, [e for e in events if e["op"] == "param"])
+        # Runs this batch creates cannot have rows yet: only ask the store about the others.
+        created = {e["run_id"] for e in events if e["op"] == "create_run"}
+        self.state = _run_states(conn, {e["run_id"] for e in events} - created)
+        known_runs = [e for e in events if e["op"] == "param" and e["run_id"] not in created]
+        self.existing_params = _existing_params(conn, known_runs)
         self.rejections: list[Rejection] = []
         self.new_runs: list[dict[str, Any]] = []
+        self.new_rows: dict[str, dict[str, Any]] = {}
         self.params: dict[tuple[str, str], dict[str, Any]] = {}
         self.tags: dict[tuple[str, str], dict[str, Any]] = {}
         self.deleted_tags: list[tuple[str, str]] = []
-        self.metrics: list[tuple[str, str, float | None, int, int]] = []
+        self.metrics: list[Point] = []
         self.updates: dict[str, dict[str, Any]] = {}
 
     def refuse(self, event: Event) -> bool:
@@ -46,10 +50,11 @@ class _Batch:
         return problem is not None
 
     def metric(self, e: Event) -> None:
-        value = e["value"]
-        self.metrics.append(
-            (e["run_id"], e["key"], None if math.isnan(value) else value, e["timestamp"], e["step"])
-        )
+        self.metrics.append((e["run_id"], e["key"], e["value"], e["timestamp"], e["step"]))
+
+    def metric_set(self, e: Event) -> None:
+        run_id, timestamp, step = e["run_id"], e["timestamp"], e["step"]
+        self.metrics.extend((run_id, k, v, timestamp, step) for k, v in e["values"].items())
 
     def param(self, e: Event) -> None:
         key = (e["run_id"], e["key"])
@@ -81,7 +86,11 @@ class _Batch:
         change: dict[str, Any] = {k: e[k] for k in ("status", "end_time", "run_name") if k in e}
         if change.get("status") == RunStatus.RUNNING:
             change["end_time"] = None
-        self.updates.setdefault(run_id, {}).update(change)
+        new_row = self.new_rows.get(run_id)
+        if new_row is not None:
+            new_row.update(change)  # created in this batch: the INSERT carries the end state
+        else:
+            self.updates.setdefault(run_id, {}).update(change)
         status, stage = self.state[run_id]
         self.state[run_id] = (change.get("status", status), stage)
 
@@ -95,12 +104,7 @@ class _Batch:
             conn.execute(t.delete().where(t.c.run_id == run_id, t.c.key == key))
         upsert(conn, t, list(self.tags.values()), ["run_id", "key"], ["value"])
         if self.metrics:
-            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-            conn.exec_driver_sql(
-                "INSERT INTO metrics (run_id, key, value, timestamp, step) "
-                f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})",
-                self.metrics,
-            )
+            conn.execute(schema.metric_blocks.insert(), _blocks(self.metrics))
             upsert(
                 conn,
                 schema.latest_metrics,
@@ -124,6 +128,7 @@ def apply_events(
     batch = _Batch(conn, events)
     handlers: dict[str, Callable[[Event], None]] = {
         "metric": batch.metric,
+        "metrics": batch.metric_set,
         "param": batch.param,
         "tag": batch.tag,
         "delete_tag": batch.delete_tag,
@@ -138,6 +143,7 @@ def apply_events(
             if run_id not in batch.state:  # else: an earlier delivery created it already
                 row = _run_row(conn, event, resolve_experiment, artifact_uri_for)
                 batch.new_runs.append(row)
+                batch.new_rows[run_id] = row
                 batch.state[run_id] = (row["status"], row["lifecycle_stage"])
                 for key, value in (event.get("tags") or {}).items():
                     batch.tag({"run_id": run_id, "key": key, "value": value})
@@ -166,15 +172,46 @@ def _is_newer(excluded: Any) -> Any:
     )
 
 
-def _latest(metrics: list[tuple[str, str, float | None, int, int]]) -> list[dict[str, Any]]:
-    best: dict[tuple[str, str], tuple[str, str, float | None, int, int]] = {}
+Point = tuple[str, str, float, int, int]  # run_id, key, value, timestamp, step
+
+
+def _blocks(metrics: list[Point]) -> list[dict[str, Any]]:
+    series: dict[tuple[str, str], tuple[list[int], list[int], list[float]]] = {}
+    for run_id, key, value, timestamp, step in metrics:
+        s = series.get((run_id, key))
+        if s is None:
+            s = series[(run_id, key)] = ([], [], [])
+        s[0].append(step)
+        s[1].append(timestamp)
+        s[2].append(value)
+    return [
+        {
+            "run_id": run_id,
+            "key": key,
+            "min_step": min(steps),
+            "max_step": max(steps),
+            "count": len(steps),
+            "data": pack(steps, stamps, values),
+        }
+        for (run_id, key), (steps, stamps, values) in series.items()
+    ]
+
+
+def _latest(metrics: list[Point]) -> list[dict[str, Any]]:
+    best: dict[tuple[str, str], Point] = {}
     for m in metrics:
         k = (m[0], m[1])
         b = best.get(k)
         if b is None or (m[4], m[3]) >= (b[4], b[3]):
             best[k] = m
     return [
-        {"run_id": m[0], "key": m[1], "value": m[2], "timestamp": m[3], "step": m[4]}
+        {
+            "run_id": m[0],
+            "key": m[1],
+            "value": None if math.isnan(m[2]) else m[2],
+            "timestamp": m[3],
+            "step": m[4],
+        }
         for m in best.values()
     ]
 

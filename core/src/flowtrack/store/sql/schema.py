@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -91,20 +92,24 @@ tags = Table(
     Column("value", String(8000), nullable=False),
 )
 
-# Full history. NaN is stored as NULL: SQLite cannot hold NaN, and one rule for both backends
-# keeps search semantics equal (NaN never matches a comparison).
-metrics = Table(
-    "metrics",
+# Full history, in blocks: one row per run, key and delivered batch, holding that batch's
+# points as packed little-endian arrays (see store/sql/blocks.py). A row per point would cap
+# ingest at SQLite's row rate; a block of 1,000 points costs about what one row does.
+metric_blocks = Table(
+    "metric_blocks",
     metadata,
     Column("id", _BigId, primary_key=True, autoincrement=True),
     Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
     Column("key", String(250), nullable=False),
-    Column("value", Float(53), nullable=True),
-    Column("timestamp", BigInteger, nullable=False),
-    Column("step", BigInteger, nullable=False),
-    Index(None, "run_id", "key", "step"),
+    Column("min_step", BigInteger, nullable=False),
+    Column("max_step", BigInteger, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Index(None, "run_id", "key"),
 )
 
+# NaN is stored as NULL here: SQLite cannot hold NaN in a REAL column, and one rule for both
+# backends keeps search semantics equal (NaN never matches a comparison).
 # The value at the highest (step, timestamp) per run and key: what `run.data.metrics` shows
 # and what search compares against, without scanning the history.
 latest_metrics = Table(

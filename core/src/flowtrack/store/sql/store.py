@@ -28,6 +28,7 @@ from flowtrack.store.base import TrackingStore
 from flowtrack.store.events import Event, Rejection
 from flowtrack.store.paging import decode_token, encode_token
 from flowtrack.store.sql import schema
+from flowtrack.store.sql.blocks import history
 from flowtrack.store.sql.dialect import insert_ignore, upsert
 from flowtrack.store.sql.engine import make_engine
 from flowtrack.store.sql.ingest import apply_events
@@ -52,6 +53,7 @@ class SqlStore(TrackingStore):
     def __init__(self, uri: str, artifact_root: str | None = None) -> None:
         self.uri = uri
         self.artifact_root = artifact_root or default_artifact_root(uri)
+        self._locations: dict[int, str] = {}
         with self._faults():
             self.engine = make_engine(uri)
             ensure_schema(self.engine)
@@ -256,16 +258,18 @@ class SqlStore(TrackingStore):
         return runs[0]
 
     def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
+        """Runs by id, in the order asked. Read through the driver's cursor: building
+        SQLAlchemy rows for the params, tags and metrics of a thousand runs costs more than
+        the queries."""
         if not run_ids:
             return []
+        ids = list(dict.fromkeys(run_ids))
         with self._read() as conn:
-            rows = {
-                r.run_id: r for r in conn.execute(select(schema.runs).where(R.run_id.in_(run_ids)))
-            }
+            rows = {r[0]: r for r in _fetch(conn, f"SELECT {_RUN_COLUMNS} FROM runs", ids)}
             found = list(rows)
-            params = _by_run(conn, schema.params, found)
-            tags = _by_run(conn, schema.tags, found)
-            metrics = _by_run(conn, schema.latest_metrics, found)
+            params = _by_run(conn, "params", found, metric=False)
+            tags = _by_run(conn, "tags", found, metric=False)
+            metrics = _by_run(conn, "latest_metrics", found, metric=True)
         return [
             _to_run(rows[i], params.get(i, {}), metrics.get(i, {}), tags.get(i, {}))
             for i in run_ids
@@ -309,14 +313,12 @@ class SqlStore(TrackingStore):
             return [r[0] for r in rows]
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
-        m = schema.metrics.c
+        b = schema.metric_blocks.c
         with self._read() as conn:
             rows = conn.execute(
-                select(m.key, m.value, m.timestamp, m.step)
-                .where(m.run_id == run_id, m.key == key)
-                .order_by(m.step, m.timestamp, m.id)
+                select(b.data, b.count).where(b.run_id == run_id, b.key == key).order_by(b.id)
             ).all()
-        return [Metric(r.key, _float(r.value), r.timestamp, r.step) for r in rows]
+        return history(key, ((bytes(r[0]), int(r[1])) for r in rows))
 
     def _set_run_stage(self, run_id: str, stage: LifecycleStage) -> None:
         deleted_time = _now() if stage == LifecycleStage.DELETED else None
@@ -349,18 +351,24 @@ class SqlStore(TrackingStore):
     def _resolve_experiment(self, conn: Connection, event: Event) -> int:
         if event.get("experiment_id") is not None:
             experiment_id = _experiment_int(str(event["experiment_id"]))
-            if conn.execute(
-                select(E.experiment_id).where(E.experiment_id == experiment_id)
-            ).first():
+            if experiment_id in self._locations or self._location(conn, experiment_id):
                 return experiment_id
         name = event.get("experiment_name") or DEFAULT_EXPERIMENT_NAME
         return self._insert_experiment(conn, name, None, default=name == DEFAULT_EXPERIMENT_NAME)
 
+    def _location(self, conn: Connection, experiment_id: int) -> str | None:
+        # Artifact locations never change once set, so they are safe to remember.
+        location = self._locations.get(experiment_id)
+        if location is None:
+            location = conn.execute(
+                select(E.artifact_location).where(E.experiment_id == experiment_id)
+            ).scalar()
+            if location:
+                self._locations[experiment_id] = location
+        return location
+
     def _artifact_uri(self, conn: Connection, experiment_id: int, run_id: str) -> str:
-        location = conn.execute(
-            select(E.artifact_location).where(E.experiment_id == experiment_id)
-        ).scalar_one()
-        return _join(location, run_id, "artifacts")
+        return _join(self._location(conn, experiment_id) or "", run_id, "artifacts")
 
 
 def _unapplied(conn: Connection, journal_id: str, events: Sequence[Event]) -> Sequence[Event]:
@@ -397,31 +405,55 @@ def _float(value: float | None) -> float:
     return float("nan") if value is None else float(value)
 
 
-def _by_run(conn: Connection, table: Any, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+_RUN_COLUMNS = (
+    "run_id, experiment_id, run_name, status, start_time, end_time, lifecycle_stage, "
+    "artifact_uri, parent_run_id, user_id, source_type, source_ref"
+)
+_IN_CHUNK = 900
+
+
+def _fetch(conn: Connection, select_sql: str, run_ids: list[str]) -> list[tuple[Any, ...]]:
+    """``select_sql WHERE run_id IN (...)`` through the DBAPI cursor, in chunks."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    out: list[tuple[Any, ...]] = []
+    try:
+        for start in range(0, len(run_ids), _IN_CHUNK):
+            chunk = run_ids[start : start + _IN_CHUNK]
+            marks = ", ".join([mark] * len(chunk))
+            cursor.execute(f"{select_sql} WHERE run_id IN ({marks})", chunk)
+            out.extend(cursor.fetchall())
+    finally:
+        cursor.close()
+    return out
+
+
+def _by_run(
+    conn: Connection, table: str, run_ids: list[str], metric: bool
+) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
-    is_metric = table is schema.latest_metrics
-    for row in conn.execute(
-        select(table.c.run_id, table.c.key, table.c.value).where(table.c.run_id.in_(run_ids))
-    ):
-        out.setdefault(row.run_id, {})[row.key] = _float(row.value) if is_metric else row.value
+    for run_id, key, value in _fetch(conn, f"SELECT run_id, key, value FROM {table}", run_ids):
+        out.setdefault(run_id, {})[key] = _float(value) if metric else value
     return out
 
 
 def _to_run(
-    row: Row[Any], params: dict[str, str], metrics: dict[str, float], tags: dict[str, str]
+    row: tuple[Any, ...], params: dict[str, str], metrics: dict[str, float], tags: dict[str, str]
 ) -> Run:
+    (run_id, experiment_id, run_name, status, start_time, end_time, stage, artifact_uri,
+     parent_run_id, user_id, source_type, source_ref) = row  # fmt: skip
     info = RunInfo(
-        run_id=row.run_id,
-        experiment_id=str(row.experiment_id),
-        run_name=row.run_name,
-        status=row.status,
-        start_time=row.start_time,
-        end_time=row.end_time,
-        lifecycle_stage=row.lifecycle_stage,
-        artifact_uri=row.artifact_uri,
-        parent_run_id=row.parent_run_id,
-        user_id=row.user_id,
-        source_type=row.source_type,
-        source_ref=json.loads(row.source_ref or "{}"),
+        run_id=run_id,
+        experiment_id=str(experiment_id),
+        run_name=run_name,
+        status=status,
+        start_time=start_time,
+        end_time=end_time,
+        lifecycle_stage=stage,
+        artifact_uri=artifact_uri,
+        parent_run_id=parent_run_id,
+        user_id=user_id,
+        source_type=source_type,
+        source_ref=json.loads(source_ref or "{}"),
     )
     return Run(info, RunData(params=params, metrics=metrics, tags=tags))

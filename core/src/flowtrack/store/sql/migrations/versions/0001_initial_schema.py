@@ -15,12 +15,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table('journals',
-    sa.Column('journal_id', sa.String(length=64), nullable=False),
-    sa.Column('applied_seq', sa.BigInteger(), nullable=False),
-    sa.Column('updated_time', sa.BigInteger(), nullable=False),
-    sa.PrimaryKeyConstraint('journal_id', name=op.f('pk_journals'))
-    )
     op.create_table('experiments',
     sa.Column('experiment_id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('name', sa.String(length=500), nullable=False),
@@ -30,6 +24,12 @@ def upgrade() -> None:
     sa.Column('last_update_time', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('experiment_id', name=op.f('pk_experiments')),
     sa.UniqueConstraint('name', name=op.f('uq_experiments_name'))
+    )
+    op.create_table('journals',
+    sa.Column('journal_id', sa.String(length=64), nullable=False),
+    sa.Column('applied_seq', sa.BigInteger(), nullable=False),
+    sa.Column('updated_time', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('journal_id', name=op.f('pk_journals'))
     )
     op.create_table('experiment_tags',
     sa.Column('experiment_id', sa.Integer(), nullable=False),
@@ -71,18 +71,19 @@ def upgrade() -> None:
     with op.batch_alter_table('latest_metrics', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_latest_metrics_key_value'), ['key', 'value'], unique=False)
 
-    op.create_table('metrics',
+    op.create_table('metric_blocks',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('run_id', sa.String(length=32), nullable=False),
     sa.Column('key', sa.String(length=250), nullable=False),
-    sa.Column('value', sa.Float(precision=53), nullable=True),
-    sa.Column('timestamp', sa.BigInteger(), nullable=False),
-    sa.Column('step', sa.BigInteger(), nullable=False),
-    sa.ForeignKeyConstraint(['run_id'], ['runs.run_id'], name=op.f('fk_metrics_run_id_runs'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_metrics'))
+    sa.Column('min_step', sa.BigInteger(), nullable=False),
+    sa.Column('max_step', sa.BigInteger(), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.ForeignKeyConstraint(['run_id'], ['runs.run_id'], name=op.f('fk_metric_blocks_run_id_runs'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_metric_blocks'))
     )
-    with op.batch_alter_table('metrics', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_metrics_run_id_key_step'), ['run_id', 'key', 'step'], unique=False)
+    with op.batch_alter_table('metric_blocks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_metric_blocks_run_id_key'), ['run_id', 'key'], unique=False)
 
     op.create_table('params',
     sa.Column('run_id', sa.String(length=32), nullable=False),
@@ -103,10 +104,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('tags')
     op.drop_table('params')
-    with op.batch_alter_table('metrics', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_metrics_run_id_key_step'))
+    with op.batch_alter_table('metric_blocks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_metric_blocks_run_id_key'))
 
-    op.drop_table('metrics')
+    op.drop_table('metric_blocks')
     with op.batch_alter_table('latest_metrics', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_latest_metrics_key_value'))
 
@@ -117,5 +118,5 @@ def downgrade() -> None:
 
     op.drop_table('runs')
     op.drop_table('experiment_tags')
-    op.drop_table('experiments')
     op.drop_table('journals')
+    op.drop_table('experiments')
