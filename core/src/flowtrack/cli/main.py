@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import sys
 from typing import Any
 
 import click
@@ -23,10 +22,24 @@ BUILTIN_COMMANDS: dict[str, tuple[str, str, str]] = {
         "Deliver events that were spooled while the store was down.",
     ),
     "demo": ("flowtrack.cli.demo", "demo", "Run a small end-to-end example on the current store."),
+    "data": (
+        "flowtrack.cli.data",
+        "data",
+        "Version data by content: add, status, checkout, push, pull.",
+    ),
 }
 
 
 class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        from flowtrack.errors import FlowtrackError
+
+        try:
+            return super().invoke(ctx)
+        except FlowtrackError as exc:
+            # A user's mistake or a store fault: one clear line, no traceback.
+            raise click.ClickException(str(exc)) from exc
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*BUILTIN_COMMANDS, *self._plugin_commands()})
 
@@ -70,16 +83,4 @@ def cli(tracking_uri: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     logging.basicConfig(format="%(message)s", level=logging.WARNING)
-    from flowtrack.errors import FlowtrackError
-
-    try:
-        return cli.main(args=argv, prog_name="flowtrack", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except FlowtrackError as exc:
-        click.secho(f"Error: {exc}", err=True, fg="red")
-        sys.exit(1)
+    return cli.main(args=argv, prog_name="flowtrack")

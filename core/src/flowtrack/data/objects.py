@@ -1,0 +1,190 @@
+"""The content-addressed object store (the cache): ``<root>/<algo>/<2 hex>/<rest>``.
+
+Objects are written to a temp file and renamed into place, so a killed ``add`` leaves no
+partial object under its final name; they are read-only once written; a large file's copy is
+rehashed before it is renamed, so a bad read or write cannot enter the cache.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import stat
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from flowtrack.data.hashing import hash_bytes, hash_file
+from flowtrack.data.manifest import DIR_SUFFIX, Manifest
+from flowtrack.errors import FlowtrackError
+
+
+class CorruptObjectError(FlowtrackError):
+    """An object's content does not match its name."""
+
+
+class ObjectStore:
+    def __init__(self, root: Path, algorithm: str) -> None:
+        self.root = root
+        self.algorithm = algorithm
+        self.base = root / algorithm
+        self.tmp = root / "tmp"
+        self._base = str(self.base)
+        self._ready = False
+
+    def path(self, oid: str) -> Path:
+        return self.base / oid[:2] / oid[2:]
+
+    def _path(self, oid: str) -> str:
+        return f"{self._base}/{oid[:2]}/{oid[2:]}"
+
+    def has(self, oid: str) -> bool:
+        return os.path.exists(self._path(oid))
+
+    def _prepare(self) -> None:
+        # All 256 prefix folders up front: one mkdir per object would double the syscalls.
+        if not self._ready:
+            for i in range(256):
+                os.makedirs(f"{self._base}/{i:02x}", exist_ok=True)
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            self._ready = True
+
+    def _temp(self) -> Path:
+        self._prepare()
+        return self.tmp / uuid.uuid4().hex
+
+    def _commit(self, tmp: Path, oid: str) -> None:
+        os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+        final = self.path(oid)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, final)
+
+    def put_bytes(self, oid: str, data: bytes) -> bool:
+        """Store ``data`` (already hashed to ``oid`` by the caller); False if it was there."""
+        final = self._path(oid)
+        if os.path.exists(final):
+            return False
+        self._prepare()
+        # A temp name in the object's own folder, created read-only: no chmod, same-dir rename.
+        tmp = f"{final}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.close(fd)
+            fd = -1
+            os.replace(tmp, final)
+        except BaseException:
+            if fd >= 0:
+                os.close(fd)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return True
+
+    def put_file(self, oid: str, src: Path) -> bool:
+        """Copy a large file in; the copy is rehashed before it gets its name."""
+        if self.has(oid):
+            return False
+        tmp = self._temp()
+        try:
+            shutil.copyfile(src, tmp)
+            got = hash_file(tmp, self.algorithm)
+            if got != oid:
+                raise CorruptObjectError(
+                    f"{src} changed while it was being added (hash {got}, expected {oid}); "
+                    "add it again once nothing writes to it"
+                )
+            self._commit(tmp, oid)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        return True
+
+    def put_verified_file(self, oid: str, tmp: Path) -> bool:
+        """Move ``tmp`` (a file under ``self.tmp``, e.g. a download) in as ``oid`` once its
+        hash matches; a mismatch deletes it and raises CorruptObjectError, so a bad copy from
+        a remote never gets a name in the cache. False if the object was already there."""
+        try:
+            if self.has(oid):
+                return False
+            got = hash_file(tmp, self.algorithm)
+            if got != oid.removesuffix(DIR_SUFFIX):
+                raise CorruptObjectError(
+                    f"object {oid} is corrupted (its content hashes to {got}); it was not stored"
+                )
+            self._commit(tmp, oid)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        return True
+
+    def put_manifest(self, manifest: Manifest) -> str:
+        oid = manifest.digest(self.algorithm)
+        self.put_bytes(oid, manifest.to_bytes())
+        return oid
+
+    def read_manifest(self, oid: str) -> Manifest:
+        data = self.read_verified(oid)
+        return Manifest.from_bytes(data, str(self.path(oid)))
+
+    def read_verified(self, oid: str) -> bytes:
+        """The object's bytes, checked against its name: corruption is never passed on."""
+        path = self._path(oid)
+        with open(path, "rb") as f:
+            data = f.read()
+        if hash_bytes(data, self.algorithm) != oid.removesuffix(DIR_SUFFIX):
+            raise CorruptObjectError(
+                f"cache object {path} is corrupted (its content does not match its name); "
+                "run `flowtrack data verify` and `flowtrack data pull` to fetch a good copy"
+            )
+        return data
+
+    def verify(self, oid: str) -> bool:
+        path = self.path(oid)
+        if not path.exists():
+            return False
+        return hash_file(path, self.algorithm) == oid.removesuffix(DIR_SUFFIX)
+
+    def remove(self, oid: str) -> None:
+        path = self.path(oid)
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(path, stat.S_IWUSR | stat.S_IRUSR)
+            path.unlink()
+
+    def stale_temps(self) -> list[Path]:
+        """Temp files of writers that died (their pid is gone): safe to delete."""
+        out = []
+        if not self.base.is_dir():
+            return out
+        for prefix in os.scandir(self.base):
+            if not prefix.is_dir():
+                continue
+            for entry in os.scandir(prefix.path):
+                _, sep, tail = entry.name.partition(".tmp-")
+                if sep and not _alive(tail.split("-", 1)[0]):
+                    out.append(Path(entry.path))
+        return out
+
+    def oids(self) -> Iterator[str]:
+        if not self.base.is_dir():
+            return
+        for prefix in sorted(os.scandir(self.base), key=lambda e: e.name):
+            if prefix.is_dir() and len(prefix.name) == 2:
+                for entry in os.scandir(prefix.path):
+                    if ".tmp-" not in entry.name:
+                        yield prefix.name + entry.name
+
+
+def _alive(pid: str) -> bool:
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

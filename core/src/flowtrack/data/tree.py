@@ -1,0 +1,124 @@
+"""Walking a workspace folder and hashing what changed, in parallel."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from flowtrack.data.hashing import read_and_hash
+from flowtrack.data.objects import ObjectStore
+from flowtrack.data.state import StateCache
+from flowtrack.errors import InvalidInputError
+
+IGNORED_NAMES = frozenset({".git", ".flowtrack", "__pycache__", ".DS_Store"})
+
+
+@dataclass(slots=True)
+class FileItem:
+    rel: str
+    fspath: str  # absolute; a str because pathlib costs more than the syscalls here
+    st: os.stat_result
+    hash: str | None = None
+
+    @property
+    def path(self) -> Path:
+        return Path(self.fspath)
+
+
+def walk(root: Path, strays: list[str] | None = None) -> list[FileItem]:
+    """Files below ``root`` (following file symlinks, not folder symlinks), sorted by path.
+
+    Temp files that an interrupted flowtrack left behind are skipped, and listed in ``strays``.
+    """
+    out: list[FileItem] = []
+    stack = [(str(root), "")]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except PermissionError:
+            raise InvalidInputError(
+                "folder", str(folder), "cannot be read (permission denied)"
+            ) from None
+        for entry in entries:
+            if entry.name in IGNORED_NAMES:
+                continue
+            if ".ft-tmp-" in entry.name:
+                if strays is not None:
+                    strays.append(entry.path)
+                continue
+            rel = f"{prefix}{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((entry.path, rel + "/"))
+                continue
+            try:
+                st = entry.stat(follow_symlinks=True)
+            except OSError as exc:
+                reason = (
+                    "is a broken symlink or a symlink loop" if entry.is_symlink() else exc.strerror
+                )
+                raise InvalidInputError("file", entry.path, str(reason)) from None
+            if stat.S_ISDIR(st.st_mode):
+                raise InvalidInputError(
+                    "file", entry.path, "is a symlink to a folder; flowtrack does not follow those"
+                )
+            if stat.S_ISREG(st.st_mode):
+                out.append(FileItem(rel, entry.path, st))
+    out.sort(key=lambda f: f.rel)
+    return out
+
+
+def _workers() -> int:
+    return min(32, (os.cpu_count() or 1) * 4)
+
+
+def hash_items(
+    items: list[FileItem],
+    state: StateCache,
+    algorithm: str,
+    store: ObjectStore | None = None,
+    on_done: Callable[[FileItem], None] | None = None,
+) -> None:
+    """Fill ``item.hash`` from the state cache or by hashing; with ``store``, also make sure each
+    object is in the cache (small files are stored from the bytes that were hashed)."""
+
+    def work(chunk: list[FileItem]) -> list[tuple[os.stat_result, str]]:
+        learned = []
+        for item in chunk:
+            known = state.get(item.st)
+            if known is not None and (store is None or store.has(known)):
+                item.hash = known
+            else:
+                try:
+                    digest, data = read_and_hash(item.fspath, item.st.st_size, algorithm)
+                except PermissionError:
+                    raise InvalidInputError(
+                        "file", str(item.path), "cannot be read (permission denied)"
+                    ) from None
+                item.hash = digest
+                if store is not None:
+                    if data is not None:
+                        store.put_bytes(digest, data)
+                    else:
+                        store.put_file(digest, item.path)
+                learned.append((item.st, digest))
+            if on_done is not None:
+                on_done(item)
+        return learned
+
+    if not items:
+        return
+    state.load()  # once, before the threads read it
+    workers = _workers()
+    size = max(1, min(256, len(items) // (workers * 4) or 1))
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    if len(chunks) == 1:
+        state.put_many(work(chunks[0]))
+        return
+    with ThreadPoolExecutor(workers, thread_name_prefix="flowtrack-hash") as pool:
+        for learned in pool.map(work, chunks):
+            state.put_many(learned)
