@@ -134,3 +134,32 @@ def test_verify_reports_corruption(history: DataRepo) -> None:
     out = runner.invoke(cli, ["data", "verify"])
     assert out.exit_code == 1
     assert "1 cache objects are corrupted" in out.output and str(obj) in out.output
+
+
+def test_verify_remove_lets_a_good_copy_come_back(history: DataRepo) -> None:
+    oid = next(p for p in ws.find_pointers(history) if p.path == "model.txt").hash
+    obj = history.cache.path(oid)
+    os.chmod(obj, 0o644)
+    obj.write_bytes(b"rot")
+    out = CliRunner().invoke(cli, ["data", "verify", "--remove"])
+    assert out.exit_code == 1 and "1 corrupted cache objects were removed" in out.output
+    assert not history.cache.has(oid)
+    assert CliRunner().invoke(cli, ["data", "verify"]).exit_code == 0
+
+
+@pytest.mark.parametrize("evil", ["../escape.txt", "/etc/evil", "a/../../b", "a\\..\\b", ""])
+def test_a_tampered_manifest_cannot_write_outside_the_folder(history: DataRepo, evil: str) -> None:
+    import json
+
+    from flowtrack.data.hashing import hash_bytes
+    from flowtrack.data.pointer import Pointer
+
+    body = json.dumps([{"path": evil, "hash": "0" * 64, "size": 1}]).encode()
+    oid = hash_bytes(body, "blake3") + ".dir"
+    history.cache.put_bytes(oid, body)
+    ptr = Pointer(history.root / "evil.ft", "evil", "blake3", oid, 1, 1)
+    ptr.write()
+    with pytest.raises(InvalidInputError, match="manifest entry path"):
+        ws.checkout(history, ptr, force=True)
+    assert not (history.root / "escape.txt").exists()
+    assert not (history.root.parent / "escape.txt").exists()

@@ -167,7 +167,8 @@ def commit(targets: tuple[Path, ...]) -> None:
 
 
 @data.command()
-def verify() -> None:
+@click.option("--remove", is_flag=True, help="Delete corrupted objects so `pull` can replace them.")
+def verify(remove: bool) -> None:
     """Rehash every object in the cache and report corrupted ones."""
     from flowtrack.data.maintenance import verify_cache
 
@@ -176,9 +177,16 @@ def verify() -> None:
     if bad:
         for oid in bad:
             click.echo(f"corrupted: {repo.cache.path(oid)}", err=True)
+            if remove:
+                repo.cache.remove(oid)
+        if remove:
+            raise click.ClickException(
+                f"{len(bad)} corrupted cache objects were removed; run `flowtrack data pull` "
+                "to fetch good copies"
+            )
         raise click.ClickException(
-            f"{len(bad)} cache objects are corrupted; delete them and run `flowtrack data pull` "
-            "to fetch good copies (they are never checked out meanwhile)"
+            f"{len(bad)} cache objects are corrupted; run `flowtrack data verify --remove`, then "
+            "`flowtrack data pull` to fetch good copies (they are never checked out meanwhile)"
         )
     click.echo("All cache objects match their hashes.")
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from flowtrack.data.hashing import hash_bytes
 from flowtrack.errors import InvalidInputError
+from flowtrack.validation import validate_artifact_path
 
 DIR_SUFFIX = ".dir"
 
@@ -48,8 +49,22 @@ class Manifest:
     def from_bytes(cls, data: bytes, source: str) -> Manifest:
         try:
             rows = json.loads(data)
-            return cls(tuple(Entry(r["path"], r["hash"], int(r["size"])) for r in rows))
+            entries = tuple(Entry(r["path"], r["hash"], int(r["size"])) for r in rows)
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidInputError(
                 "directory manifest", source, f"is not a flowtrack manifest ({exc})"
             ) from exc
+        for entry in entries:
+            # A manifest may come from a shared remote: its paths must stay inside the folder.
+            if (
+                not isinstance(entry.path, str)
+                or validate_artifact_path(entry.path, "manifest entry path") != entry.path
+                or not entry.path
+            ):
+                raise InvalidInputError(
+                    "manifest entry path",
+                    entry.path,
+                    f"in {source} is not a plain relative path inside the folder; the manifest "
+                    "was tampered with or corrupted, so nothing was checked out",
+                )
+        return cls(entries)

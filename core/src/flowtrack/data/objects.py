@@ -156,7 +156,7 @@ class ObjectStore:
 
     def stale_temps(self) -> list[Path]:
         """Temp files of writers that died (their pid is gone): safe to delete."""
-        out = []
+        out: list[Path] = []
         if not self.base.is_dir():
             return out
         for prefix in os.scandir(self.base):

@@ -9,7 +9,6 @@ from types import TracebackType
 from rich.progress import (
     BarColumn,
     DownloadColumn,
-    MofNCompleteColumn,
     Progress,
     TextColumn,
     TimeRemainingColumn,
@@ -18,29 +17,39 @@ from rich.progress import (
 
 
 class Bar:
-    """``with Bar("Adding", total_files, total_bytes) as bar: bar.advance(n_bytes)``."""
+    """``with Bar("Adding", files, total_bytes) as bar: bar.advance(nbytes=n)`` per file.
+
+    Shows files done of all, and, when the byte total is known, bytes, speed and time left.
+    """
 
     def __init__(self, label: str, files: int, size: int, enabled: bool | None = None) -> None:
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self._lock = threading.Lock()
-        self._progress = Progress(
+        self._by_bytes = size > 0
+        self._files_done = 0
+        columns = [
             TextColumn("{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("files"),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            disable=not self.enabled,
-            transient=True,
+            TextColumn("{task.fields[files_done]}/{task.fields[files]} files"),
+        ]
+        if self._by_bytes:
+            columns += [DownloadColumn(), TransferSpeedColumn()]
+        self._progress = Progress(
+            *columns, TimeRemainingColumn(), disable=not self.enabled, transient=True
         )
-        self._files = self._progress.add_task(label, total=files)
-        self._size = size
+        self._task = self._progress.add_task(
+            label, total=size if self._by_bytes else files, files=files, files_done=0
+        )
 
-    def advance(self, files: int = 1) -> None:
+    def advance(self, files: int = 1, nbytes: int = 0) -> None:
         if self.enabled:
             with self._lock:
-                self._progress.advance(self._files, files)
+                self._files_done += files
+                self._progress.update(
+                    self._task,
+                    advance=nbytes if self._by_bytes else files,
+                    files_done=self._files_done,
+                )
 
     def __enter__(self) -> Bar:
         self._progress.__enter__()

@@ -23,6 +23,10 @@ DIRNAME = ".flowtrack"
 CONFIG = "config.yaml"
 LOCAL_CONFIG = "config.local.yaml"
 _IGNORED = "/cache/\n/tmp/\n/state.db*\n/config.local.yaml\n"
+_HEADER = (
+    "# flowtrack data settings (committed). Machine-specific settings and\n"
+    "# credentials go in config.local.yaml, which git ignores.\n"
+)
 
 
 class NotARepoError(FlowtrackError):
@@ -79,11 +83,7 @@ class DataRepo:
         folder.mkdir(exist_ok=True)
         config = folder / CONFIG
         if not config.exists():
-            config.write_text(
-                "# flowtrack data settings (committed). Machine-specific settings and\n"
-                "# credentials go in config.local.yaml, which git ignores.\n"
-                + yaml.safe_dump({"hash": algorithm}, sort_keys=False)
-            )
+            config.write_text(_HEADER + yaml.safe_dump({"hash": algorithm}, sort_keys=False))
         ignore = folder / ".gitignore"
         if not ignore.exists():
             ignore.write_text(_IGNORED)
@@ -113,7 +113,7 @@ class DataRepo:
         path = self.dir / (LOCAL_CONFIG if local else CONFIG)
         data = _merge(_read_yaml(path), changes)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(yaml.safe_dump(data, sort_keys=False))
+        tmp.write_text(("" if local else _HEADER) + yaml.safe_dump(data, sort_keys=False))
         if local:
             os.chmod(tmp, 0o600)
         os.replace(tmp, path)

@@ -40,7 +40,11 @@ def add(repo: DataRepo, target: Path, progress: bool | None = None) -> Pointer:
     try:
         with Bar(f"Adding {path.name}", len(items), total, progress) as bar:
             hash_items(
-                items, repo.state, repo.algorithm, repo.cache, on_done=lambda _: bar.advance()
+                items,
+                repo.state,
+                repo.algorithm,
+                repo.cache,
+                on_done=lambda item: bar.advance(nbytes=item.st.st_size),
             )
     except OSError as exc:
         # Nothing of the user's was touched: the workspace files are only read.
@@ -212,7 +216,7 @@ def checkout(
                 corrupted.append(entry.path)
                 return None
             finally:
-                bar.advance()
+                bar.advance(nbytes=entry.size)
             return st, entry.hash
 
         with ThreadPoolExecutor(min(16, (os.cpu_count() or 1) * 4)) as pool:
@@ -223,7 +227,7 @@ def checkout(
     if corrupted:
         raise CorruptObjectError(
             f"{len(corrupted)} cache objects of {ptr.path} are corrupted and were not checked "
-            f"out ({', '.join(corrupted[:5])}); run `flowtrack data verify` and "
+            f"out ({', '.join(corrupted[:5])}); run `flowtrack data verify --remove` and "
             "`flowtrack data pull` to fetch good copies"
         )
     return len(todo)
