@@ -20,7 +20,6 @@ from flowtrack.tracking.policy import guarded, submit
 from flowtrack.tracking.runs import require_run
 from flowtrack.tracking.stores import get_artifact_store, get_store
 from flowtrack.tracking.writer import get_writer
-from flowtrack.validation import _valid_keys as _validated_keys
 from flowtrack.validation import (
     validate_artifact_path,
     validate_key_cached,
@@ -31,12 +30,9 @@ from flowtrack.validation import (
     validate_timestamp,
 )
 
-_key = validate_key_cached
-_known_keys = _validated_keys
-
 
 def _metric_event(run_id: str, key: Any, value: Any, step: Any, timestamp: Any, now: int) -> Event:
-    key = _key("metric key", key)
+    key = validate_key_cached("metric key", key)
     return {
         "op": "metric",
         "run_id": run_id,
@@ -72,8 +68,7 @@ def log_metrics(
     at = 0 if step is None else validate_step("metrics", step)
     values: dict[str, float] = {}
     for key, value in metrics.items():
-        if key not in _known_keys:
-            _key("metric key", key)
+        validate_key_cached("metric key", key)
         values[key] = value if type(value) is float else validate_metric_value(key, value)
     if values:
         # One event for the whole call: one journal line instead of one per key.
@@ -95,7 +90,7 @@ def _param_events(state: RunState, params: Mapping[str, Any]) -> list[Event]:
     events = []
     staged: dict[str, str] = {}
     for raw_key, value in params.items():
-        key = _key("param key", raw_key)
+        key = validate_key_cached("param key", raw_key)
         text = validate_param_value(key, value)
         known = state.params.get(key, staged.get(key))
         if known is not None and known != text:
@@ -130,7 +125,7 @@ def _tag_events(run_id: str, tags: Mapping[str, Any]) -> list[Event]:
         {
             "op": "tag",
             "run_id": run_id,
-            "key": _key("tag key", k),
+            "key": validate_key_cached("tag key", k),
             "value": validate_tag_value(k, v),
         }
         for k, v in tags.items()
@@ -152,7 +147,10 @@ def set_tags(tags: Mapping[str, Any]) -> None:
 @guarded(None)
 def delete_tag(key: str) -> None:
     state = require_run()
-    submit(state, [{"op": "delete_tag", "run_id": state.run_id, "key": _key("tag key", key)}])
+    submit(
+        state,
+        [{"op": "delete_tag", "run_id": state.run_id, "key": validate_key_cached("tag key", key)}],
+    )
 
 
 # -- artifacts -------------------------------------------------------------------------------
