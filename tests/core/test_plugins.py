@@ -124,10 +124,24 @@ def test_a_plugin_that_fails_to_load_is_skipped(caplog: pytest.LogCaptureFixture
 @pytest.mark.parametrize(
     ("spec", "expected"),
     [
-        (None, {"sql_store", "fsspec_artifacts", "git_context", "host_context", "airflow", "k8s"}),
+        (
+            None,
+            {
+                "sql_store",
+                "fsspec_artifacts",
+                "git_context",
+                "host_context",
+                "serializers",
+                "airflow",
+                "k8s",
+            },
+        ),
         ("none", {"sql_store", "fsspec_artifacts"}),
         ("git_context,airflow", {"sql_store", "fsspec_artifacts", "git_context", "airflow"}),
-        ("-git_context,-k8s", {"sql_store", "fsspec_artifacts", "host_context", "airflow"}),
+        (
+            "-git_context,-k8s",
+            {"sql_store", "fsspec_artifacts", "host_context", "serializers", "airflow"},
+        ),
     ],
 )
 def test_flowtrack_plugins_narrows_what_is_loaded(spec: str | None, expected: set[str]) -> None:
@@ -162,7 +176,13 @@ def test_plugins_add_cli_commands() -> None:
 def test_builtins_are_plugins() -> None:
     pm = make_plugin_manager("none", entry_points_too=False)
     assert {pm.get_name(p) for p in pm.get_plugins()} == {"sql_store", "fsspec_artifacts"}
-    assert set(DEFAULT_PLUGINS) == {"sql_store", "fsspec_artifacts", "git_context", "host_context"}
+    assert set(DEFAULT_PLUGINS) == {
+        "sql_store",
+        "fsspec_artifacts",
+        "git_context",
+        "host_context",
+        "serializers",
+    }
 
 
 def test_every_hook_is_documented() -> None:

@@ -12,6 +12,7 @@ The module-level calls have MLflow's names and shape::
 
 from flowtrack.client import Client
 from flowtrack.entities import (
+    DatasetVersion,
     Experiment,
     Metric,
     Param,
@@ -31,6 +32,7 @@ from flowtrack.errors import (
     StoreUnavailableError,
 )
 from flowtrack.hookspecs import hookimpl
+from flowtrack.tracking.datasets import log_input, log_output
 from flowtrack.tracking.log import (
     delete_tag,
     get_artifact_uri,
@@ -63,6 +65,7 @@ __all__ = [
     "ActiveRun",
     "Client",
     "ConflictError",
+    "DatasetVersion",
     "Experiment",
     "FlowtrackError",
     "InvalidInputError",
@@ -89,8 +92,10 @@ __all__ = [
     "log_artifact",
     "log_artifacts",
     "log_dict",
+    "log_input",
     "log_metric",
     "log_metrics",
+    "log_output",
     "log_param",
     "log_params",
     "log_text",

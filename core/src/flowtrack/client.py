@@ -7,6 +7,7 @@ an unknown run `NotFoundError`, a refused write `ConflictError`, an unreachable 
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 import uuid
@@ -16,6 +17,7 @@ from typing import Any
 
 from flowtrack import config
 from flowtrack.entities import (
+    DatasetVersion,
     Experiment,
     FileInfo,
     Metric,
@@ -309,3 +311,44 @@ class Client:
             store.log_file(path, target)
         else:
             raise InvalidInputError("local_path", str(local_path), "does not exist")
+
+    # -- lineage ---------------------------------------------------------------------
+    def get_run_inputs(self, run_id: str) -> list[DatasetVersion]:
+        """The dataset versions the run logged with `flowtrack.log_input`."""
+        return self._synced().get_run_datasets(run_id, "input")
+
+    def get_run_outputs(self, run_id: str) -> list[DatasetVersion]:
+        """The dataset versions the run logged with `flowtrack.log_output`."""
+        return self._synced().get_run_datasets(run_id, "output")
+
+    def get_dataset_versions(self, name_or_uri: str | os.PathLike[str]) -> list[DatasetVersion]:
+        """Versions with this name, or at this uri (a local path is made absolute), newest
+        first."""
+        from flowtrack.tracking.datasets import uri_of
+
+        keys = list(dict.fromkeys([str(name_or_uri), uri_of(name_or_uri)]))
+        return self._synced().get_dataset_versions(keys)
+
+    def get_runs_reading(self, version_id: str) -> list[Run]:
+        """The runs (not deleted) that logged the version as an input, in start order."""
+        store = self._synced()
+        return store.get_runs(store.get_dataset_run_ids(version_id, "input"))
+
+    def get_producer(self, path_or_uri: str | os.PathLike[str]) -> Run | None:
+        """The run that wrote this file, folder or URL as it is now, or None.
+
+        The data is hashed (nothing is stored) and fingerprinted, and the versions with those
+        digests are looked up; a version at this very uri is preferred over the same content
+        logged elsewhere, then the oldest. Its creator is the first run that logged it as an
+        output.
+        """
+        from flowtrack.tracking.datasets import digests_of
+
+        uri, digests = digests_of(path_or_uri)
+        store = self._synced()
+        made = [v for v in store.get_dataset_versions_by_digest(digests) if v.created_by_run_id]
+        if not made:
+            return None
+        chosen = next((v for v in made if v.uri == uri), made[0])
+        runs = store.get_runs([chosen.created_by_run_id or ""])
+        return runs[0] if runs else None

@@ -125,3 +125,24 @@ class PagedList:
 
     items: list[Any]
     token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetVersion:
+    """One version of a dataset: a content digest at a place (a local path or a URL).
+
+    ``mode`` is "snapshot" (the content was hashed and a copy kept in a cache) or "reference"
+    (only a fingerprint of the files' metadata: size and etag, md5, version id or mtime).
+    ``created_by_run_id`` is the first run that logged it as an output, if any.
+    """
+
+    version_id: str
+    name: str
+    uri: str
+    digest: str
+    algorithm: str
+    size: int
+    file_count: int
+    mode: str
+    created_by_run_id: str | None
+    created_time: int

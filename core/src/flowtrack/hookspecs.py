@@ -27,8 +27,13 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from flowtrack.entities import Metric, Param, Run, RunTag
-    from flowtrack.plugins.records import ArtifactStoreSpec, CommandSpec, StoreSpec
+    from flowtrack.entities import DatasetVersion, Metric, Param, Run, RunTag
+    from flowtrack.plugins.records import (
+        ArtifactStoreSpec,
+        CommandSpec,
+        SerializerSpec,
+        StoreSpec,
+    )
 
 hookspec = pluggy.HookspecMarker("flowtrack")
 hookimpl = pluggy.HookimplMarker("flowtrack")
@@ -77,6 +82,19 @@ def flowtrack_artifacts_logged(run_id: str, paths: Sequence[str]) -> None:
     """
 
 
+@hookspec
+def flowtrack_data_versioned(version: DatasetVersion, run_id: str | None, direction: str) -> None:
+    """A new dataset version reached the store (``flowtrack.log_input`` / ``log_output``).
+
+    Called once per version, when it is first stored: logging the same content at the same
+    place again (in this run or another) links the runs to the existing version and does not
+    call this hook. ``run_id`` is the run that logged it and ``direction`` is "input" or
+    "output". ``version.uri`` is an absolute local path or a URL; ``version.digest`` is the
+    content hash (a folder's ends in ".dir") or, for ``mode="reference"``, a fingerprint
+    starting with "ref:".
+    """
+
+
 # -- registrations ---------------------------------------------------------------------------
 
 
@@ -106,6 +124,20 @@ def flowtrack_register_commands() -> Sequence[CommandSpec]:
     """Return CLI commands, each a ``CommandSpec(command)`` holding a ``click.Command``.
 
     They appear under ``flowtrack`` beside the built-in ones.
+    """
+    return ()
+
+
+@hookspec
+def flowtrack_register_serializers() -> Sequence[SerializerSpec]:
+    """Return serializers, each a ``SerializerSpec(name, handles, suffix, write)``.
+
+    ``flowtrack.tracking.datasets.log_object_output(obj, name)`` writes a task's return value
+    with the first serializer whose ``handles(obj)`` is true and logs the file as an output of
+    the run. Plugins' serializers are tried before the built-in ones (bytes, str, JSON-able
+    dict or list, and, when installed, pandas DataFrame and numpy array). ``handles`` must be
+    cheap and must not import a library the object cannot come from (check
+    ``sys.modules`` instead).
     """
     return ()
 

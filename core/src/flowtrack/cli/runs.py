@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from flowtrack.cli.output import as_json, click_echo, console, duration, number, table, when
-from flowtrack.entities import FileInfo, Run
+from flowtrack.entities import DatasetVersion, FileInfo, Run
 
 
 @click.group()
@@ -128,6 +128,8 @@ def show(run_id: str, as_json_: bool) -> None:
     experiment = client.get_experiment(run.info.experiment_id)
     artifacts = _walk(client, run_id)
     children = client.get_children(run_id)
+    inputs = client.get_run_inputs(run_id)
+    outputs = client.get_run_outputs(run_id)
     if as_json_:
         data = _run_dict(run)
         data["experiment_name"] = experiment.name
@@ -136,6 +138,8 @@ def show(run_id: str, as_json_: bool) -> None:
             {"run_id": c.info.run_id, "run_name": c.info.run_name, "status": c.info.status}
             for c in children
         ]
+        data["inputs"] = [_version_dict(v) for v in inputs]
+        data["outputs"] = [_version_dict(v) for v in outputs]
         as_json(data)
         return
     info = run.info
@@ -159,14 +163,39 @@ def show(run_id: str, as_json_: bool) -> None:
     _section(out, "Params", sorted(run.data.params.items()))
     _section(out, "Metrics (latest)", [(k, number(v)) for k, v in sorted(run.data.metrics.items())])
     _section(out, "Tags", sorted(run.data.tags.items()))
-    _section(out, "Inputs", [])
-    _section(out, "Outputs", [])
+    _section(out, "Inputs", [_version_row(v) for v in inputs])
+    _section(out, "Outputs", [_version_row(v) for v in outputs])
     _section(out, "Artifacts", [(a.path, f"{a.file_size} bytes") for a in artifacts])
     _section(
         out,
         "Children",
         [(c.info.run_id, f"{c.info.run_name}  {c.info.status}") for c in children],
     )
+
+
+def _version_dict(v: DatasetVersion) -> dict[str, Any]:
+    return {
+        "version_id": v.version_id,
+        "name": v.name,
+        "uri": v.uri,
+        "digest": v.digest,
+        "algorithm": v.algorithm,
+        "size": v.size,
+        "file_count": v.file_count,
+        "mode": v.mode,
+        "created_by_run_id": v.created_by_run_id,
+        "created_time": v.created_time,
+    }
+
+
+def _short(digest: str) -> str:
+    prefix = "ref:" if digest.startswith("ref:") else ""
+    return prefix + digest.removeprefix(prefix)[:12]
+
+
+def _version_row(v: DatasetVersion) -> tuple[str, str]:
+    files = "1 file" if v.file_count == 1 else f"{v.file_count} files"
+    return v.name, f"{v.uri}  {_short(v.digest)}  {v.size} bytes  {files}  {v.mode}"
 
 
 def _section(out: Any, title: str, items: list[tuple[str, Any]]) -> None:

@@ -35,6 +35,7 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "fsspec_artifacts": "flowtrack.builtin.fsspec_artifacts",
     "git_context": "flowtrack.builtin.git_context",
     "host_context": "flowtrack.builtin.host_context",
+    "serializers": "flowtrack.builtin.serializers",
 }
 REQUIRED_PLUGINS = frozenset({"sql_store", "fsspec_artifacts"})
 

@@ -30,8 +30,8 @@ def render() -> str:
         "",
         "`FLOWTRACK_PLUGINS` narrows what is loaded: unset or `all` loads everything; `none` only",
         "the built-in stores; `git_context,airflow` those plus the built-in stores;",
-        "`-git_context` everything but that one. The built-ins are "
-        "`sql_store`, `fsspec_artifacts`, `git_context` and `host_context`.",
+        "`-git_context` everything but that one. The built-ins are `sql_store`,",
+        "`fsspec_artifacts`, `git_context`, `host_context` and `serializers`.",
         "",
         "## Testing a plugin",
         "",

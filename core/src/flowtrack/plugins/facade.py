@@ -13,8 +13,13 @@ from typing import TYPE_CHECKING, Any
 from flowtrack.plugins import get_plugin_manager
 
 if TYPE_CHECKING:
-    from flowtrack.entities import Metric, Param, Run, RunTag
-    from flowtrack.plugins.records import ArtifactStoreSpec, CommandSpec, StoreSpec
+    from flowtrack.entities import DatasetVersion, Metric, Param, Run, RunTag
+    from flowtrack.plugins.records import (
+        ArtifactStoreSpec,
+        CommandSpec,
+        SerializerSpec,
+        StoreSpec,
+    )
 
 log = logging.getLogger("flowtrack.plugins")
 
@@ -69,6 +74,13 @@ def artifacts_logged(run_id: str, paths: Sequence[str]) -> None:
     _each("flowtrack_artifacts_logged", {"run_id": run_id, "paths": paths})
 
 
+def data_versioned(version: DatasetVersion, run_id: str | None, direction: str) -> None:
+    _each(
+        "flowtrack_data_versioned",
+        {"version": version, "run_id": run_id, "direction": direction},
+    )
+
+
 # -- registrations ---------------------------------------------------------------------------
 
 
@@ -105,6 +117,27 @@ def commands() -> list[CommandSpec]:
     from flowtrack.plugins.records import CommandSpec
 
     return _records("flowtrack_register_commands", CommandSpec)
+
+
+def serializers() -> list[SerializerSpec]:
+    """Every registered serializer, plugins' before the built-in ones."""
+    from flowtrack.plugins import DEFAULT_PLUGINS
+    from flowtrack.plugins.records import SerializerSpec
+
+    mine: list[SerializerSpec] = []
+    builtin: list[SerializerSpec] = []
+    for plugin, value in _each("flowtrack_register_serializers", {}):
+        for record in value or ():
+            if not isinstance(record, SerializerSpec):
+                log.error(
+                    "flowtrack plugin %r returned %r from flowtrack_register_serializers, "
+                    "not a SerializerSpec; skipped",
+                    plugin,
+                    record,
+                )
+                continue
+            (builtin if plugin in DEFAULT_PLUGINS else mine).append(record)
+    return mine + builtin
 
 
 def run_context() -> dict[str, str]:

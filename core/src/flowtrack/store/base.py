@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 
-from flowtrack.entities import Experiment, Metric, PagedList, Run, ViewType
+from flowtrack.entities import DatasetVersion, Experiment, Metric, PagedList, Run, ViewType
 from flowtrack.store.events import Event, Rejection
 
 
@@ -83,6 +83,23 @@ class TrackingStore(abc.ABC):
     @abc.abstractmethod
     def restore_run(self, run_id: str) -> None: ...
 
+    # -- lineage ---------------------------------------------------------------------
+    @abc.abstractmethod
+    def get_run_datasets(self, run_id: str, direction: str) -> list[DatasetVersion]:
+        """The dataset versions a run logged as ``direction`` ("input" or "output")."""
+
+    @abc.abstractmethod
+    def get_dataset_versions(self, names_or_uris: Sequence[str]) -> list[DatasetVersion]:
+        """Versions whose name or uri is one of ``names_or_uris``, newest first."""
+
+    @abc.abstractmethod
+    def get_dataset_versions_by_digest(self, digests: Sequence[str]) -> list[DatasetVersion]:
+        """Versions with one of these content digests, oldest first."""
+
+    @abc.abstractmethod
+    def get_dataset_run_ids(self, version_id: str, direction: str) -> list[str]:
+        """Active runs that logged the version as ``direction``, in start order."""
+
     # -- writes ----------------------------------------------------------------------
     @abc.abstractmethod
     def apply_events(
@@ -95,6 +112,8 @@ class TrackingStore(abc.ABC):
         raises `StoreUnavailableError` and writes nothing. With a `journal_id`, every event
         carries a ``seq`` (increasing within that journal) and events at or below the highest
         seq already written for the journal are skipped: delivery is exactly-once.
+
+        The list returned may be an `Applied`, which also names the dataset versions created.
         """
 
     def close(self) -> None:  # noqa: B027 - optional for stores without resources

@@ -9,7 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flowtrack.entities import Metric, Param, RunStatus, RunTag
+from flowtrack.entities import DatasetVersion, Metric, Param, RunStatus, RunTag
 from flowtrack.errors import StoreUnavailableError
 from flowtrack.plugins import facade
 from flowtrack.store.events import Event, Rejection
@@ -28,6 +28,7 @@ _NOTIFIED_HOOKS = (
     "flowtrack_params_logged",
     "flowtrack_tags_set",
     "flowtrack_artifacts_logged",
+    "flowtrack_data_versioned",
 )
 
 
@@ -53,7 +54,8 @@ class Delivery:
         if rejections:
             self.reject(rejections)
         if any(facade.has_listeners(h) for h in _NOTIFIED_HOOKS):
-            self.notify(batch, {id(r.event) for r in rejections})
+            new_versions: frozenset[str] = getattr(rejections, "new_versions", frozenset())
+            self.notify(batch, {id(r.event) for r in rejections}, new_versions)
 
     def reject(self, rejections: list[Rejection]) -> None:
         """Refused events are reported and kept in rejected.jsonl, never silently dropped."""
@@ -71,13 +73,16 @@ class Delivery:
         except OSError as exc:
             log.error("flowtrack: could not record refused events: %s", exc)
 
-    def notify(self, batch: list[Event], rejected: set[int]) -> None:
+    def notify(
+        self, batch: list[Event], rejected: set[int], new_versions: frozenset[str] = frozenset()
+    ) -> None:
         metrics: dict[str, list[Metric]] = defaultdict(list)
         params: dict[str, list[Param]] = defaultdict(list)
         tags: dict[str, list[RunTag]] = defaultdict(list)
         started: list[str] = []
         finished: list[Event] = []
         artifacts: list[Event] = []
+        versions: dict[str, Event] = {}
         for e in batch:
             if id(e) in rejected:
                 continue
@@ -98,6 +103,8 @@ class Delivery:
                 finished.append(e)
             elif op == "artifacts":
                 artifacts.append(e)
+            elif op == "dataset" and e["version_id"] in new_versions:
+                versions.setdefault(e["version_id"], e)
         if started and facade.has_listeners("flowtrack_run_started"):
             for run in get_store(self.uri).get_runs(started):
                 facade.run_started(run)
@@ -109,6 +116,8 @@ class Delivery:
             facade.metrics_logged(run_id, points)
         for e in artifacts:
             facade.artifacts_logged(e["run_id"], e["paths"])
+        for e in versions.values():
+            facade.data_versioned(_version(e), e.get("run_id"), e.get("direction", "input"))
         for e in finished:
             facade.run_finished(e["run_id"], e["status"], e.get("end_time") or 0)
 
@@ -159,6 +168,24 @@ class Delivery:
             except Exception as exc:
                 log.error("flowtrack: could not deliver %s: %s", path, exc)
         return done
+
+
+def _version(e: Event) -> DatasetVersion:
+    creator = e.get("created_by_run_id")
+    if creator is None and e.get("direction") == "output":
+        creator = e.get("run_id")
+    return DatasetVersion(
+        version_id=e["version_id"],
+        name=e["name"],
+        uri=e["uri"],
+        digest=e["digest"],
+        algorithm=e["algorithm"],
+        size=e["size"],
+        file_count=e["file_count"],
+        mode=e["mode"],
+        created_by_run_id=creator,
+        created_time=e["created_time"],
+    )
 
 
 _TERMINAL = {RunStatus.FINISHED, RunStatus.FAILED, RunStatus.KILLED}

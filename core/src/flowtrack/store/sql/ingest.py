@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, and_, or_, select, tuple_
 
 from flowtrack.entities import LifecycleStage, RunStatus
-from flowtrack.store.events import Event, Rejection
+from flowtrack.store.events import DIRECTIONS, Applied, Event, Rejection
 from flowtrack.store.sql import schema
 from flowtrack.store.sql.blocks import pack
 from flowtrack.store.sql.dialect import insert_ignore, upsert
@@ -42,6 +42,9 @@ class _Batch:
         self.deleted_tags: list[tuple[str, str]] = []
         self.metrics: list[Point] = []
         self.updates: dict[str, dict[str, Any]] = {}
+        self.datasets: dict[tuple[str, str], dict[str, Any]] = {}
+        self.links: list[Event] = []
+        self.new_versions: list[str] = []
 
     def refuse(self, event: Event) -> bool:
         problem = _refusal(event["op"], self.state.get(event["run_id"]))
@@ -94,6 +97,70 @@ class _Batch:
         status, stage = self.state[run_id]
         self.state[run_id] = (change.get("status", status), stage)
 
+    def dataset(self, e: Event) -> None:
+        row = {c: e.get(c) for c in _VERSION_COLUMNS}
+        known = self.datasets.setdefault((e["uri"], e["digest"]), row)
+        if known["created_by_run_id"] is None:
+            known["created_by_run_id"] = row["created_by_run_id"]
+
+    def run_dataset(self, e: Event) -> None:
+        if e.get("direction") not in DIRECTIONS:
+            self.rejections.append(
+                Rejection(e, f"direction {e.get('direction')!r} must be input or output")
+            )
+        else:
+            self.links.append(e)
+
+    def write_lineage(self) -> None:
+        """Versions first (new ones inserted, a missing creator filled in), then the links."""
+        conn, v = self.conn, schema.dataset_versions.c
+        places = set(self.datasets) | {(e["uri"], e["digest"]) for e in self.links}
+        if not places:
+            return
+        known = _versions_at(conn, places)
+        fresh = [row for place, row in self.datasets.items() if place not in known]
+        if fresh:
+            insert_ignore(conn, schema.dataset_versions, fresh, ["uri", "digest"])
+            known = _versions_at(conn, places)
+            self.new_versions = [
+                r["version_id"]
+                for r in fresh
+                if known.get((r["uri"], r["digest"]), ("",))[0] == r["version_id"]
+            ]
+        creators: dict[str, str] = {}
+        for place, row in self.datasets.items():
+            if row["created_by_run_id"] and place in known and known[place][1] is None:
+                creators.setdefault(known[place][0], row["created_by_run_id"])
+        links: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for e in self.links:
+            found = known.get((e["uri"], e["digest"]))
+            if found is None:
+                self.rejections.append(
+                    Rejection(
+                        e,
+                        f"no dataset version at {e['uri']!r} with digest {e['digest']!r}; "
+                        "send its dataset event first",
+                    )
+                )
+                continue
+            version_id, creator = found
+            links[(e["run_id"], version_id, e["direction"])] = {
+                "run_id": e["run_id"],
+                "version_id": version_id,
+                "direction": e["direction"],
+            }
+            if e["direction"] == "output" and creator is None:
+                creators.setdefault(version_id, e["run_id"])
+        insert_ignore(
+            conn, schema.run_datasets, list(links.values()), ["run_id", "version_id", "direction"]
+        )
+        for version_id, run_id in creators.items():
+            conn.execute(
+                schema.dataset_versions.update()
+                .where(v.version_id == version_id, v.created_by_run_id.is_(None))
+                .values(created_by_run_id=run_id)
+            )
+
     def write(self) -> None:
         conn = self.conn
         if self.new_runs:
@@ -117,6 +184,7 @@ class _Batch:
             conn.execute(
                 schema.runs.update().where(schema.runs.c.run_id == run_id).values(**change)
             )
+        self.write_lineage()
 
 
 def apply_events(
@@ -133,6 +201,8 @@ def apply_events(
         "tag": batch.tag,
         "delete_tag": batch.delete_tag,
         "update_run": batch.update_run,
+        "dataset": batch.dataset,
+        "run_dataset": batch.run_dataset,
     }
     # Runs already checked in this batch; any event that changes a run's state clears it.
     accepted: set[str] = set()
@@ -160,7 +230,7 @@ def apply_events(
             continue
         handlers[op](event)
     batch.write()
-    return batch.rejections
+    return Applied(batch.rejections, batch.new_versions)
 
 
 def _is_newer(excluded: Any) -> Any:
@@ -225,6 +295,38 @@ def _refusal(op: str, state: tuple[str, str] | None) -> str | None:
     if op != "update_run" and status in _TERMINAL:
         return f"the run is {status}; resume it with flowtrack.start_run(run_id=...) to log more"
     return None
+
+
+_VERSION_COLUMNS = (
+    "version_id",
+    "name",
+    "uri",
+    "digest",
+    "algorithm",
+    "size",
+    "file_count",
+    "mode",
+    "created_by_run_id",
+    "created_time",
+)
+
+
+def _versions_at(
+    conn: Connection, places: set[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[str, str | None]]:
+    """(uri, digest) -> (version_id, created_by_run_id) of the versions already stored."""
+    v = schema.dataset_versions.c
+    out: dict[tuple[str, str], tuple[str, str | None]] = {}
+    ordered = sorted(places)
+    for start in range(0, len(ordered), 400):
+        chunk = ordered[start : start + 400]
+        rows = conn.execute(
+            select(v.uri, v.digest, v.version_id, v.created_by_run_id).where(
+                tuple_(v.uri, v.digest).in_(chunk)
+            )
+        )
+        out.update({(r.uri, r.digest): (r.version_id, r.created_by_run_id) for r in rows})
+    return out
 
 
 def _run_states(conn: Connection, run_ids: set[str]) -> dict[str, tuple[str, str]]:

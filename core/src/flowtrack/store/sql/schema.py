@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData(
@@ -131,4 +132,38 @@ journals = Table(
     Column("journal_id", String(64), primary_key=True),
     Column("applied_seq", BigInteger, nullable=False),
     Column("updated_time", BigInteger, nullable=False),
+)
+
+# Lineage: a dataset version is a content digest at a place (a local path or a URL); the same
+# content at the same place is one version. `run_datasets` says which runs read or wrote it.
+dataset_versions = Table(
+    "dataset_versions",
+    metadata,
+    Column("version_id", String(32), primary_key=True),
+    Column("name", String(500), nullable=False),
+    Column("uri", String(2000), nullable=False),
+    Column("digest", String(200), nullable=False),
+    Column("algorithm", String(32), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("file_count", Integer, nullable=False),
+    Column("mode", String(20), nullable=False),
+    Column("created_by_run_id", String(32), nullable=True),
+    Column("created_time", BigInteger, nullable=False),
+    UniqueConstraint("uri", "digest"),
+    Index(None, "digest"),
+    Index(None, "name"),
+)
+
+run_datasets = Table(
+    "run_datasets",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "version_id",
+        String(32),
+        ForeignKey("dataset_versions.version_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("direction", String(10), primary_key=True),
+    Index(None, "version_id"),
 )

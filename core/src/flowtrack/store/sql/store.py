@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from flowtrack.config import default_artifact_root
 from flowtrack.entities import (
+    DatasetVersion,
     Experiment,
     LifecycleStage,
     Metric,
@@ -27,7 +28,7 @@ from flowtrack.errors import ConflictError, InvalidInputError, NotFoundError, St
 from flowtrack.store.base import TrackingStore
 from flowtrack.store.events import Event, Rejection
 from flowtrack.store.paging import decode_token, encode_token
-from flowtrack.store.sql import schema
+from flowtrack.store.sql import lineage, schema
 from flowtrack.store.sql.blocks import history
 from flowtrack.store.sql.dialect import insert_ignore, upsert
 from flowtrack.store.sql.engine import make_engine
@@ -336,6 +337,23 @@ class SqlStore(TrackingStore):
 
     def restore_run(self, run_id: str) -> None:
         self._set_run_stage(run_id, LifecycleStage.ACTIVE)
+
+    # -- lineage (the SQL is in lineage.py) --------------------------------------------
+    def get_run_datasets(self, run_id: str, direction: str) -> list[DatasetVersion]:
+        with self._read() as conn:
+            return lineage.run_datasets(conn, run_id, direction)
+
+    def get_dataset_versions(self, names_or_uris: Sequence[str]) -> list[DatasetVersion]:
+        with self._read() as conn:
+            return lineage.versions(conn, list(names_or_uris))
+
+    def get_dataset_versions_by_digest(self, digests: Sequence[str]) -> list[DatasetVersion]:
+        with self._read() as conn:
+            return lineage.versions_with_digests(conn, list(digests))
+
+    def get_dataset_run_ids(self, version_id: str, direction: str) -> list[str]:
+        with self._read() as conn:
+            return lineage.run_ids_with(conn, version_id, direction)
 
     # -- writes ----------------------------------------------------------------------
     def apply_events(
