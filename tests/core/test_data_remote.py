@@ -362,3 +362,124 @@ def test_push_to_a_missing_bucket_fails_clearly(repo: DataRepo, s3_endpoint: str
     # 14 files failed; the manifest was not even tried, as its folder is not complete there.
     assert len(result.failed) == 14 and images.hash not in dict(result.failed)
     assert "does its bucket exist?" in result.problems()[0]
+
+
+def test_verify_remote_reports_corrupted_objects(repo: DataRepo, tmp_path: Path) -> None:
+    images, _ = _add_all(repo)
+    store = tmp_path / "remote"
+    rm.add_remote(repo, "store", str(store))
+    assert ft("push").exit_code == 0
+    count = len(_remote_objects(store))
+    out = ft("verify", "-r", "store")
+    assert out.exit_code == 0, out.output
+    assert f"All {count} objects on remote store match their hashes." in out.output
+
+    bad = repo.cache.read_manifest(images.hash).by_path()["part-2/f005.bin"].hash
+    (store / "blake3" / bad[:2] / bad[2:]).write_bytes(b"bit rot")
+    (store / "blake3" / bad[:2] / f".{bad[2:]}.tmp-deadbeef0000").write_bytes(b"half")
+    out = ft("verify", "-r", "store")
+    assert out.exit_code == 1
+    assert f"corrupted on store: {bad}" in out.output
+    assert f"1 of {count} objects on remote store are corrupted" in out.output
+    assert "All cache objects match their hashes." in out.output  # the cache is fine
+
+
+def test_verify_remote_through_s3(repo: DataRepo, s3_endpoint: str) -> None:
+    _add_all(repo)
+    for args in (
+        ("remote", "add", "s3v", "s3://flowtrack-test/verify"),
+        ("remote", "modify", "s3v", "endpoint_url", s3_endpoint),
+        ("remote", "modify", "s3v", "key", SECRET, "--local"),
+        ("remote", "modify", "s3v", "secret", SECRET, "--local"),
+    ):
+        assert ft(*args).exit_code == 0
+    assert ft("push", "-r", "s3v").exit_code == 0
+    out = ft("verify", "-r", "s3v")
+    assert out.exit_code == 0, out.output
+    assert f"All {len(_objects(repo))} objects on remote s3v match their hashes." in out.output
+
+
+def _many_files(repo: DataRepo, n: int = 400) -> dict[str, bytes]:
+    folder = repo.root / "many"
+    for i in range(n):
+        (folder / f"g{i % 7}").mkdir(parents=True, exist_ok=True)
+        (folder / f"g{i % 7}" / f"x{i:04d}.bin").write_bytes(f"record {i}\n".encode() * 50)
+    return _tree(folder)
+
+
+@pytest.mark.slow
+def test_kill_during_push_then_rerun_completes(repo: DataRepo, tmp_path: Path) -> None:
+    from tests.core.test_data_workspace import _kill_during
+
+    before = _many_files(repo)
+    ptr = ws.add(repo, repo.root / "many", progress=False)
+    store = tmp_path / "remote"
+    rm.add_remote(repo, "store", str(store))
+    _kill_during(
+        """
+        from flowtrack.data import remote as rm
+        from flowtrack.data.repo import DataRepo
+        from flowtrack.data import workspace as ws
+        original = rm.Remote.upload
+        count = [0]
+        def upload(self, src, oid):
+            count[0] += 1
+            if count[0] == 50:
+                print("halfway", flush=True)
+            return original(self, src, oid)
+        rm.Remote.upload = upload
+        repo = DataRepo.find()
+        rm.push(repo, ws.find_pointers(repo), rm.Remote(repo), jobs=2, progress=False)
+        """,
+        repo.root,
+        "halfway",
+    )
+    partial = _remote_objects(store)
+    assert ptr.hash not in partial  # the manifest comes last: the folder is not on the remote
+    out = ft("push")
+    assert out.exit_code == 0, out.output
+    assert _remote_objects(store) == _objects(repo)
+    assert ft("verify", "-r", "store").exit_code == 0  # nothing partial under a final name
+    _lose_local_copies_many(repo)
+    assert ft("pull").exit_code == 0
+    assert _tree(repo.root / "many") == before
+
+
+def _lose_local_copies_many(repo: DataRepo) -> None:
+    shutil.rmtree(repo.cache.root)
+    shutil.rmtree(repo.root / "many")
+
+
+@pytest.mark.slow
+def test_kill_during_pull_then_rerun_completes(repo: DataRepo, tmp_path: Path) -> None:
+    from tests.core.test_data_workspace import _kill_during
+
+    before = _many_files(repo)
+    ws.add(repo, repo.root / "many", progress=False)
+    rm.add_remote(repo, "store", str(tmp_path / "remote"))
+    assert ft("push").exit_code == 0
+    _lose_local_copies_many(repo)
+    _kill_during(
+        """
+        from flowtrack.data import remote as rm
+        from flowtrack.data.repo import DataRepo
+        from flowtrack.data import workspace as ws
+        original = rm.Remote.download
+        count = [0]
+        def download(self, oid, dest):
+            count[0] += 1
+            if count[0] == 50:
+                print("halfway", flush=True)
+            return original(self, oid, dest)
+        rm.Remote.download = download
+        repo = DataRepo.find()
+        rm.pull(repo, ws.find_pointers(repo), rm.Remote(repo), jobs=2, progress=False)
+        """,
+        repo.root,
+        "halfway",
+    )
+    fresh = DataRepo(repo.root)
+    assert all(fresh.cache.verify(oid) for oid in fresh.cache.oids())  # no partial objects
+    out = ft("pull")
+    assert out.exit_code == 0, out.output
+    assert _tree(repo.root / "many") == before

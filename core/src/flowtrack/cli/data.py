@@ -168,27 +168,47 @@ def commit(targets: tuple[Path, ...]) -> None:
 
 @data.command()
 @click.option("--remove", is_flag=True, help="Delete corrupted objects so `pull` can replace them.")
-def verify(remove: bool) -> None:
-    """Rehash every object in the cache and report corrupted ones."""
+@click.option("-r", "--remote", "remote_name", help="Also rehash every object on this remote.")
+@click.option("-j", "--jobs", type=int, help="Parallel remote reads.")
+def verify(remove: bool, remote_name: str | None, jobs: int | None) -> None:
+    """Rehash every object in the cache (and with -r, on a remote); report corrupted ones."""
     from flowtrack.data.maintenance import verify_cache
 
     repo = _repo()
     bad = verify_cache(repo)
-    if bad:
-        for oid in bad:
-            click.echo(f"corrupted: {repo.cache.path(oid)}", err=True)
-            if remove:
-                repo.cache.remove(oid)
+    problems = []
+    for oid in bad:
+        click.echo(f"corrupted: {repo.cache.path(oid)}", err=True)
         if remove:
-            raise click.ClickException(
-                f"{len(bad)} corrupted cache objects were removed; run `flowtrack data pull` "
-                "to fetch good copies"
-            )
-        raise click.ClickException(
+            repo.cache.remove(oid)
+    if bad and remove:
+        problems.append(
+            f"{len(bad)} corrupted cache objects were removed; run `flowtrack data pull` to "
+            "fetch good copies"
+        )
+    elif bad:
+        problems.append(
             f"{len(bad)} cache objects are corrupted; run `flowtrack data verify --remove`, then "
             "`flowtrack data pull` to fetch good copies (they are never checked out meanwhile)"
         )
-    click.echo("All cache objects match their hashes.")
+    else:
+        click.echo("All cache objects match their hashes.")
+    if remote_name:
+        from flowtrack.data.remote_verify import verify_remote
+
+        checked, remote_bad = verify_remote(repo, remote_name, jobs)
+        for oid in remote_bad:
+            click.echo(f"corrupted on {remote_name}: {oid}", err=True)
+        if remote_bad:
+            problems.append(
+                f"{len(remote_bad)} of {checked} objects on remote {remote_name} are corrupted; "
+                "push them again from a machine whose cache verifies (delete them on the "
+                "remote first: push skips objects that exist)"
+            )
+        else:
+            click.echo(f"All {checked} objects on remote {remote_name} match their hashes.")
+    if problems:
+        raise click.ClickException("; ".join(problems))
 
 
 @data.command()

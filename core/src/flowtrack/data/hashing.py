@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
+from typing import Any
 
 from flowtrack.errors import InvalidInputError
 
@@ -62,3 +63,22 @@ def read_and_hash(path: str, size: int, algorithm: str) -> tuple[str, bytes | No
             data = f.read()
         return hash_bytes(data, algorithm), data
     return hash_file(path, algorithm, size), None
+
+
+class StreamHasher:
+    """Incremental hashing, for content that arrives in chunks (a remote object)."""
+
+    def __init__(self, algorithm: str) -> None:
+        check_algorithm(algorithm)
+        if algorithm == "blake3":
+            import blake3
+
+            self._h: Any = blake3.blake3()
+        else:
+            self._h = hashlib.md5(usedforsecurity=False)
+
+    def update(self, chunk: bytes) -> None:
+        self._h.update(chunk)
+
+    def hexdigest(self) -> str:
+        return str(self._h.hexdigest())
