@@ -248,5 +248,25 @@ def diff(old_rev: str, new_rev: str | None) -> None:
         click.echo("No changes.")
 
 
+@data.command("import-dvc")
+def import_dvc() -> None:
+    """Bring the DVC 3 project here over: pointers, cache and remotes, without re-uploading."""
+    from flowtrack.data.dvc_import import import_dvc as run_import
+
+    result = run_import(Path.cwd())
+    click.echo(
+        f"Imported {len(result.pointers)} DVC outputs; linked {result.linked} objects from "
+        "DVC's cache."
+    )
+    if result.remotes:
+        click.echo(f"Remotes (read in DVC's layout): {', '.join(result.remotes)}")
+        click.echo("Run `flowtrack data push` once to add flowtrack's folder manifests there.")
+    if result.missing:
+        click.echo(
+            f"{len(result.missing)} objects were not in DVC's local cache; "
+            "`flowtrack data pull` fetches them from the remote."
+        )
+
+
 for _command in REMOTE_COMMANDS:
     data.add_command(_command)

@@ -183,6 +183,8 @@ class Remote:
             )
         options = dict(_known(repo, str(chosen)))
         url = options.pop("url", None)
+        # "dvc": objects under files/<algo>/ as DVC 3 keeps them, so a DVC remote is used as is.
+        layout = options.pop("layout", "flowtrack")
         if not isinstance(url, str) or not url:
             raise InvalidInputError(
                 f"url of remote {chosen}",
@@ -205,7 +207,8 @@ class Remote:
             ) from exc
         protocols = {self.fs.protocol} if isinstance(self.fs.protocol, str) else self.fs.protocol
         self._atomic_put = bool(set(protocols) & _ATOMIC_PUT)
-        self.base = f"{str(root).rstrip('/')}/{repo.algorithm}"
+        folder = f"files/{repo.algorithm}" if layout == "dvc" else repo.algorithm
+        self.base = f"{str(root).rstrip('/')}/{folder}"
         self._made: set[str] = set()
 
     def path(self, oid: str) -> str:
