@@ -84,6 +84,8 @@ def test_demo_then_list_and_show(ft_home: Path) -> None:
     assert data["params"]["alpha"] == "0.5"
     assert len(data["children"]) == 3
     assert {a["path"] for a in data["artifacts"]} == {"report.html", "config/params.yaml"}
+    assert [i["name"] for i in data["inputs"]] == ["train"]
+    assert [o["name"] for o in data["outputs"]] == ["scores"]
 
 
 def test_piped_output_is_never_cut(ft_home: Path) -> None:
