@@ -77,6 +77,9 @@ def test_demo_then_list_and_show(ft_home: Path) -> None:
         "fold-3",
         "source:",
         "python",
+        "train: ",
+        "scores: ",
+        "snapshot",
     ):
         assert expected in shown, expected
 
