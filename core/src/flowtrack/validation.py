@@ -153,6 +153,8 @@ def validate_artifact_path(path: Any, field: str = "artifact_path") -> str:
         return ""
     if not isinstance(path, str):
         raise InvalidInputError(field, path, "must be a string")
+    if _plain_relative(path):
+        return path  # nothing to decode or normalize: the common case, checked cheaply
     decoded = path
     # Decode repeatedly so that '%252e%252e' cannot smuggle '..' through one decoding.
     for _ in range(3):
@@ -165,6 +167,21 @@ def validate_artifact_path(path: Any, field: str = "artifact_path") -> str:
     if ".." in parts:
         raise InvalidInputError(field, path, "must not contain '..'")
     return "/".join(parts)
+
+
+_SUSPECT = re.compile(r"%|\\|\x00|\.\.|//|/\./|://")
+
+
+def _plain_relative(path: str) -> bool:
+    """True for a path the full check would return unchanged: relative, '/'-separated, no
+    '.' or '..' segment, nothing encoded. Anything else takes the full check."""
+    return not (
+        path.startswith(("/", "./"))
+        or path.endswith(("/", "/."))
+        or path == "."
+        or path[1:2] == ":"
+        or _SUSPECT.search(path) is not None
+    )
 
 
 def is_finite(value: float) -> bool:

@@ -33,6 +33,10 @@ class StateCache:
             "mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, hash TEXT NOT NULL, "
             "PRIMARY KEY (inode, algorithm))"
         )
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS trees (path TEXT PRIMARY KEY, stamp TEXT NOT NULL, "
+            "hash TEXT NOT NULL)"
+        )
         return conn
 
     def load(self) -> dict[int, Entry]:
@@ -43,8 +47,8 @@ class StateCache:
                     rows = conn.execute(
                         "SELECT inode, mtime_ns, size, hash FROM state WHERE algorithm = ?",
                         (self.algorithm,),
-                    )
-                    self._entries = {r[0]: (r[1], r[2], r[3]) for r in rows}
+                    ).fetchall()
+                    self._entries = {ino: (mtime, size, h) for ino, mtime, size, h in rows}
         return self._entries
 
     def get(self, st: os.stat_result) -> str | None:
@@ -72,3 +76,22 @@ class StateCache:
                 [(ino, self.algorithm, *entry) for ino, entry in self._dirty.items()],
             )
         self._dirty.clear()
+
+    # -- whole trees --------------------------------------------------------------------
+    # A tree's stamp hashes every file's relative path, inode, mtime and size. When a walk
+    # gives the stamp recorded with a version, the tree is that version: a no-op status
+    # needs neither the per-file entries nor the manifest.
+
+    def tree_hash(self, path: str, stamp: str) -> str | None:
+        if not self.path.exists():
+            return None
+        with contextlib.closing(self._connect()) as conn:
+            row = conn.execute("SELECT stamp, hash FROM trees WHERE path = ?", (path,)).fetchone()
+        return str(row[1]) if row is not None and row[0] == stamp else None
+
+    def put_tree(self, path: str, stamp: str, digest: str) -> None:
+        with contextlib.closing(self._connect()) as conn, conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO trees (path, stamp, hash) VALUES (?, ?, ?)",
+                (path, stamp, digest),
+            )

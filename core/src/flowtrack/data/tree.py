@@ -72,6 +72,14 @@ def walk(root: Path, strays: list[str] | None = None) -> list[FileItem]:
     return out
 
 
+def stamp(items: list[FileItem]) -> str:
+    """What identifies this exact tree on this machine: paths, inodes, mtimes and sizes."""
+    from flowtrack.data.hashing import hash_bytes
+
+    text = "\n".join(f"{i.rel}\t{i.st.st_ino}\t{i.st.st_mtime_ns}\t{i.st.st_size}" for i in items)
+    return hash_bytes(text.encode(), "blake3")
+
+
 def _workers() -> int:
     return min(32, (os.cpu_count() or 1) * 4)
 
@@ -113,6 +121,18 @@ def hash_items(
     if not items:
         return
     state.load()  # once, before the threads read it
+    if store is None:
+        # Known files need no thread: fill them here and send only the rest to the pool.
+        unknown = []
+        for item in items:
+            item.hash = state.get(item.st)
+            if item.hash is None:
+                unknown.append(item)
+            elif on_done is not None:
+                on_done(item)
+        items = unknown
+        if not items:
+            return
     workers = _workers()
     size = max(1, min(256, len(items) // (workers * 4) or 1))
     chunks = [items[i : i + size] for i in range(0, len(items), size)]

@@ -16,7 +16,7 @@ from flowtrack.data.objects import CorruptObjectError
 from flowtrack.data.pointer import Pointer
 from flowtrack.data.progress import Bar
 from flowtrack.data.repo import DataRepo, ignore_in_git
-from flowtrack.data.tree import FileItem, hash_items, walk
+from flowtrack.data.tree import FileItem, hash_items, stamp, walk
 from flowtrack.errors import FlowtrackError, InvalidInputError
 
 
@@ -57,6 +57,7 @@ def add(repo: DataRepo, target: Path, progress: bool | None = None) -> Pointer:
     if path.is_dir():
         manifest = Manifest.build([Entry(i.rel, i.hash or "", i.st.st_size) for i in items])
         digest = repo.cache.put_manifest(manifest)
+        repo.state.put_tree(str(path), stamp(items), digest)
     else:
         digest = items[0].hash or ""
     ptr = Pointer(
@@ -131,8 +132,12 @@ def _current(ptr: Pointer, strays: list[str] | None = None) -> list[FileItem]:
 
 def status(repo: DataRepo, ptr: Pointer) -> Changes:
     changes = Changes(ptr)
-    expected = _expected(repo, ptr)
     items = _current(ptr, changes.strays)
+    tree_stamp = stamp(items) if ptr.is_dir else ""
+    key = str(ptr.data_path)
+    if ptr.is_dir and repo.state.tree_hash(key, tree_stamp) == ptr.hash:
+        return changes  # the very tree last seen matching this version
+    expected = _expected(repo, ptr)
     hash_items(items, repo.state, repo.algorithm)
     repo.state.save()
     if expected is None:
@@ -148,6 +153,8 @@ def status(repo: DataRepo, ptr: Pointer) -> Changes:
         elif entry.hash != item.hash:
             changes.modified.append(item.rel)
     changes.deleted = sorted(set(expected) - seen)
+    if ptr.is_dir and changes.clean:
+        repo.state.put_tree(key, tree_stamp, ptr.hash)
     return changes
 
 
