@@ -197,15 +197,15 @@ def test_interrupted_push_resumes_and_manifest_comes_last(
     remote = rm.Remote(repo)
 
     # The connection drops for a few objects: the rest is pushed, the manifest is not.
-    real_upload = rm.Remote.upload
+    real_upload = rm.Remote.upload_bytes  # small objects: all of these
     dropped = sorted(entries)[:3]
 
-    def flaky(self: rm.Remote, src: Path, oid: str) -> None:
+    def flaky(self: rm.Remote, data: bytes, oid: str) -> None:
         if oid in dropped:
             raise ConnectionResetError("connection reset by peer")
-        real_upload(self, src, oid)
+        real_upload(self, data, oid)
 
-    monkeypatch.setattr(rm.Remote, "upload", flaky)
+    monkeypatch.setattr(rm.Remote, "upload_bytes", flaky)
     first = rm.push(repo, [images], remote, progress=False)
     assert not first.ok
     assert sorted(oid for oid, _ in first.failed) == dropped
@@ -213,7 +213,7 @@ def test_interrupted_push_resumes_and_manifest_comes_last(
     assert _remote_objects(store) == entries - set(dropped)  # no manifest, no temp files
     assert not list(store.rglob("*.tmp-*"))
 
-    monkeypatch.setattr(rm.Remote, "upload", real_upload)
+    monkeypatch.setattr(rm.Remote, "upload_bytes", real_upload)
     second = rm.push(repo, [images], remote, progress=False)
     assert second.ok
     assert (second.transferred, second.present) == (len(dropped) + 1, len(entries) - 3)
@@ -420,14 +420,14 @@ def test_kill_during_push_then_rerun_completes(repo: DataRepo, tmp_path: Path) -
         from flowtrack.data import remote as rm
         from flowtrack.data.repo import DataRepo
         from flowtrack.data import workspace as ws
-        original = rm.Remote.upload
+        original = rm.Remote.upload_bytes
         count = [0]
-        def upload(self, src, oid):
+        def upload(self, data, oid):
             count[0] += 1
             if count[0] == 50:
                 print("halfway", flush=True)
-            return original(self, src, oid)
-        rm.Remote.upload = upload
+            return original(self, data, oid)
+        rm.Remote.upload_bytes = upload
         repo = DataRepo.find()
         rm.push(repo, ws.find_pointers(repo), rm.Remote(repo), jobs=2, progress=False)
         """,
