@@ -14,6 +14,7 @@ import shutil
 import uuid
 from pathlib import Path
 
+from flowtrack.data.atomic import write_then_rename
 from flowtrack.data.hashing import SMALL_FILE
 from flowtrack.data.objects import CorruptObjectError, ObjectStore
 from flowtrack.data.state import StateCache
@@ -88,22 +89,8 @@ def place(src: Path, dst: Path, link_types: tuple[str, ...]) -> str:
 def write_atomic(dest: Path, data: bytes) -> os.stat_result:
     """Write ``data`` beside ``dest`` and rename it over; returns the file's stat (the inode
     and mtime survive the rename, so the state cache can record it without another stat)."""
-    tmp = dest.parent / f".{dest.name}.ft-tmp-{uuid.uuid4().hex[:8]}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        st = os.fstat(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return st
+    tmp = f"{dest.parent}/.{dest.name}.ft-tmp-{uuid.uuid4().hex[:8]}"
+    return write_then_rename(tmp, str(dest), data, 0o644)
 
 
 def usable_link_types(wanted: tuple[str, ...], cache: Path, workspace: Path) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from flowtrack.data.atomic import write_then_rename
 from flowtrack.data.hashing import hash_bytes, hash_file
 from flowtrack.data.manifest import DIR_SUFFIX, Manifest
 from flowtrack.errors import FlowtrackError
@@ -66,22 +67,10 @@ class ObjectStore:
         if os.path.exists(final):
             return False
         self._prepare()
-        # A temp name in the object's own folder, created read-only: no chmod, same-dir rename.
+        # A temp name in the object's own folder, created read-only: no chmod, same-dir rename;
+        # the pid in it lets gc tell a dead writer's leftover from a live writer's file.
         tmp = f"{final}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.close(fd)
-            fd = -1
-            os.replace(tmp, final)
-        except BaseException:
-            if fd >= 0:
-                os.close(fd)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        write_then_rename(tmp, final, data, 0o444)
         return True
 
     def put_file(self, oid: str, src: Path) -> bool:

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from flowtrack.data.atomic import write_then_rename
 from flowtrack.data.hashing import SMALL_FILE
 from flowtrack.data.objects import CorruptObjectError, ObjectStore
 from flowtrack.data.pointer import Pointer
@@ -270,19 +271,7 @@ class Remote:
         if self._local:
             # Plain os calls: fsspec's per-file overhead is a third of a small push.
             tmp = f"{folder}/.{oid[2:]}.tmp-{uuid.uuid4().hex[:12]}"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-            finally:
-                os.close(fd)
-            try:
-                os.replace(tmp, dest)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+            write_then_rename(tmp, dest, data, 0o644)
             return
         with tempfile.NamedTemporaryFile() as tmpfile:
             tmpfile.write(data)
