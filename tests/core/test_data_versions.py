@@ -163,3 +163,28 @@ def test_a_tampered_manifest_cannot_write_outside_the_folder(history: DataRepo, 
         ws.checkout(history, ptr, force=True)
     assert not (history.root / "escape.txt").exists()
     assert not (history.root.parent / "escape.txt").exists()
+
+
+def test_gc_removes_leftovers_of_dead_writers_only(history: DataRepo) -> None:
+    import subprocess
+    import sys
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    history.cache.tmp.mkdir(parents=True, exist_ok=True)
+    oid = next(iter(history.cache.oids()))
+    leftovers = [
+        history.cache.tmp / f"fetch-{dead}-abc",
+        history.cache.tmp / f"add-{dead}-def",
+        history.cache.path(oid).with_name(history.cache.path(oid).name + f".tmp-{dead}-0a1b2c3d"),
+    ]
+    live = history.cache.tmp / f"fetch-{os.getpid()}-mine"
+    for path in [*leftovers, live]:
+        path.write_bytes(b"partial")
+    maintenance.gc(history, workspace=True, commits=True)
+    assert [p.exists() for p in leftovers] == [False, False, False]
+    assert live.exists()  # a writer that is still running keeps its file

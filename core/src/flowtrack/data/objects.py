@@ -53,7 +53,7 @@ class ObjectStore:
 
     def _temp(self) -> Path:
         self._prepare()
-        return self.tmp / uuid.uuid4().hex
+        return self.tmp / f"add-{os.getpid()}-{uuid.uuid4().hex}"
 
     def _commit(self, tmp: Path, oid: str) -> None:
         os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
@@ -144,8 +144,17 @@ class ObjectStore:
             path.unlink()
 
     def stale_temps(self) -> list[Path]:
-        """Temp files of writers that died (their pid is gone): safe to delete."""
+        """Temp files of writers that died (their pid is gone): safe to delete.
+
+        They sit beside objects (``<rest>.tmp-<pid>-...``) or in ``tmp/`` (``add-<pid>-...``,
+        ``fetch-<pid>-...``).
+        """
         out: list[Path] = []
+        if self.tmp.is_dir():
+            for entry in os.scandir(self.tmp):
+                parts = entry.name.split("-")
+                if len(parts) >= 3 and not _alive(parts[1]):
+                    out.append(Path(entry.path))
         if not self.base.is_dir():
             return out
         for prefix in os.scandir(self.base):

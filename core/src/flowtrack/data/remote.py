@@ -452,7 +452,7 @@ def fetch(
     n = jobs or default_jobs()
 
     def receive(oid: str) -> int:
-        tmp = store.tmp / f"fetch-{uuid.uuid4().hex}"
+        tmp = store.tmp / f"fetch-{os.getpid()}-{uuid.uuid4().hex}"
         try:
             remote.download(oid, tmp)
             got = tmp.stat().st_size
