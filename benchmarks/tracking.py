@@ -15,176 +15,35 @@ the same search result) raise. Results also go to benchmarks/results/latest.json
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import json
-import logging
-import multiprocessing as mp
 import os
 import platform
 import random
-import shutil
 import statistics
 import sys
-import tempfile
-import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import asdict
 from typing import Any
 
-RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
-
-SIZES: dict[str, dict[str, int]] = {
-    "full": {
-        "log_metric_ft": 20_000,
-        "log_metric_ml": 300,
-        "ingest_ft": 200_000,
-        "ingest_ml": 50_000,
-        "runs_ft": 1_000,
-        "runs_ml": 300,
-        "search_runs": 1_000,
-        "search_reps": 5,
-        "procs": 10,
-        "proc_runs": 5,
-        "run_points": 200,
-    },
-    "small": {
-        "log_metric_ft": 2_000,
-        "log_metric_ml": 30,
-        "ingest_ft": 20_000,
-        "ingest_ml": 3_000,
-        "runs_ft": 100,
-        "runs_ml": 20,
-        "search_runs": 100,
-        "search_reps": 3,
-        "procs": 3,
-        "proc_runs": 2,
-        "run_points": 50,
-    },
-}
-CASES = ("log_metric", "ingest", "run_creation", "search", "concurrent")
-KEYS = [f"m{i}" for i in range(10)]  # metrics logged per step in the batched cases
-BATCH = 1000  # MLflow's limit of metrics per log_batch call
-WARMUP_CALLS = 10
-TIMEOUT_S = 900.0  # for flushes and workers: generous, a hang should fail, not wait forever
-
-
-@dataclass
-class Row:
-    """One line of the table: a figure of each tool and how many times faster flowtrack is."""
-
-    case: str
-    what: str
-    flowtrack: str
-    mlflow: str
-    ratio: float | None
-    target: str
-    met: bool | None
-    raw: dict[str, Any] = field(default_factory=dict)
-
-
-# -- environment -----------------------------------------------------------------------------
-
-
-def _clean_environment() -> None:
-    """Variables that would change what is measured (strict mode, async logging, a
-    remote store, an inherited run) are dropped; MLflow is told not to phone home."""
-    for name in list(os.environ):
-        if name.startswith("FLOWTRACK_") or name in (
-            "MLFLOW_TRACKING_URI",
-            "MLFLOW_ENABLE_ASYNC_LOGGING",
-            "MLFLOW_EXPERIMENT_NAME",
-            "MLFLOW_EXPERIMENT_ID",
-            "MLFLOW_RUN_ID",
-        ):
-            del os.environ[name]
-    os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
-    os.environ["DO_NOT_TRACK"] = "true"
-    os.environ["MLFLOW_LOGGING_LEVEL"] = "WARNING"
-    os.environ["GIT_PYTHON_REFRESH"] = "quiet"
-    warnings.filterwarnings("ignore", module=r"(mlflow|alembic|pydantic)(\.|$)")
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-
-
-@contextlib.contextmanager
-def _workdir(case: str, tool: str) -> Iterator[Path]:
-    """A fresh temp folder, the working directory while the block runs, removed after."""
-    tmp = Path(tempfile.mkdtemp(prefix=f"flowtrack-bench-{case}-{tool}-")).resolve()
-    before = Path.cwd()
-    os.chdir(tmp)
-    try:
-        yield tmp
-    finally:
-        os.chdir(before)
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _ft_uri(tmp: Path) -> str:
-    return f"sqlite:///{tmp}/ft/flowtrack.db"
-
-
-def _ml_uri(tmp: Path) -> str:
-    return f"sqlite:///{tmp}/mlflow.db"
-
-
-@contextlib.contextmanager
-def _flowtrack(tmp: Path) -> Iterator[Any]:
-    """flowtrack pointed at <tmp>/ft; its writer threads and connections closed after."""
-    import flowtrack
-    from flowtrack.tracking import stores, writer
-
-    os.environ["FLOWTRACK_HOME"] = str(tmp / "ft")
-    flowtrack.set_tracking_uri(_ft_uri(tmp))
-    try:
-        yield flowtrack
-    finally:
-        while flowtrack.active_run() is not None:
-            flowtrack.end_run()
-        writer.close_all(TIMEOUT_S)
-        stores.forget_stores()
-        flowtrack.set_tracking_uri(None)
-        del os.environ["FLOWTRACK_HOME"]
-
-
-def _quiet_mlflow() -> None:
-    for name in ("mlflow", "alembic", "git"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
-@contextlib.contextmanager
-def _mlflow(tmp: Path, experiment: str) -> Iterator[tuple[Any, str]]:
-    """MLflow pointed at <tmp>/mlflow.db with a new experiment whose artifacts go to <tmp>;
-    yields (mlflow, experiment_id). The experiment is created before any timing starts, so the
-    schema creation MLflow does on a new database is not measured."""
-    uri = _ml_uri(tmp)
-    os.environ["MLFLOW_TRACKING_URI"] = uri
-    import mlflow
-
-    _quiet_mlflow()
-    mlflow.set_tracking_uri(uri)
-    experiment_id = mlflow.MlflowClient().create_experiment(
-        experiment, artifact_location=str(tmp / "mlartifacts")
-    )
-    mlflow.set_experiment(experiment_id=experiment_id)
-    try:
-        yield mlflow, experiment_id
-    finally:
-        while mlflow.active_run() is not None:
-            mlflow.end_run()
-        del os.environ["MLFLOW_TRACKING_URI"]
-
-
-def _check(condition: bool, message: str) -> None:
-    if not condition:
-        raise SystemExit(f"benchmark check failed: {message}")
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
+from tracking_common import (
+    BATCH,
+    CASES,
+    KEYS,
+    RESULTS,
+    SIZES,
+    TIMEOUT_S,
+    WARMUP_CALLS,
+    Row,
+    _check,
+    _clean_environment,
+    _flowtrack,
+    _mlflow,
+    _now_ms,
+    _workdir,
+)
+from tracking_concurrent import case_concurrent
 
 # -- 1. per-call log_metric --------------------------------------------------------------------
 
@@ -534,182 +393,6 @@ def case_search(size: dict[str, int]) -> list[Row]:
         )
     ]
 
-
-# -- 5. concurrent writers ---------------------------------------------------------------------
-
-
-class _ErrorCount(logging.Handler):
-    """Counts warnings and errors that flowtrack logs: its fluent API reports failures this
-    way instead of raising into the user's code."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-def _concurrent_worker(
-    tool: str,
-    tmp: str,
-    experiment_id: str,
-    index: int,
-    n_runs: int,
-    n_points: int,
-    barrier: Any,
-    results: Any,
-) -> None:
-    """One writer process: n_runs runs of n_points log_metric calls each, started together
-    with the others; puts {"errors": ..., "samples": [...]} on ``results``."""
-    _clean_environment()
-    errors: list[str] = []
-    counter = _ErrorCount()
-    try:
-        if tool == "flowtrack":
-            os.environ["FLOWTRACK_HOME"] = f"{tmp}/ft"
-            import flowtrack as lib
-
-            logging.getLogger("flowtrack").addHandler(counter)
-            lib.set_tracking_uri(_ft_uri(Path(tmp)))
-            lib.set_experiment(experiment_id=experiment_id)
-        else:
-            os.environ["MLFLOW_TRACKING_URI"] = _ml_uri(Path(tmp))
-            import mlflow as lib
-
-            _quiet_mlflow()
-            lib.set_tracking_uri(_ml_uri(Path(tmp)))
-            lib.set_experiment(experiment_id=experiment_id)
-        barrier.wait(timeout=TIMEOUT_S)
-    except Exception as exc:  # no start together: release the others, report, stop
-        barrier.abort()
-        results.put({"index": index, "errors": 1, "samples": [f"setup: {exc!r}"]})
-        return
-    for r in range(n_runs):
-        try:
-            with lib.start_run(run_name=f"worker{index}-run{r}"):
-                for step in range(n_points):
-                    try:
-                        lib.log_metric("loss", 1.0 / (step + 1), step=step)
-                    except Exception as exc:
-                        errors.append(f"{type(exc).__name__}: {exc}")
-        except Exception as exc:
-            errors.append(f"{type(exc).__name__}: {exc}")
-    if tool == "flowtrack" and not lib.flush(timeout=TIMEOUT_S):
-        errors.append("flowtrack.flush() timed out")
-    errors.extend(f"logged: {m}" for m in counter.messages)
-    results.put({"index": index, "errors": len(errors), "samples": errors[:3]})
-
-
-def _concurrent(tool: str, size: dict[str, int]) -> dict[str, Any]:
-    procs, n_runs, n_points = size["procs"], size["proc_runs"], size["run_points"]
-    expected_runs = procs * n_runs
-    expected = expected_runs * n_points
-    with _workdir("concurrent", tool) as tmp:
-        # The store and the experiment exist before the workers start: what is measured is
-        # writers meeting on one file, not schema creation racing.
-        tool_context = _flowtrack(tmp) if tool == "flowtrack" else _mlflow(tmp, "concurrent")
-        with tool_context as handle:
-            if tool == "flowtrack":
-                lib = handle
-                experiment_id = lib.Client().create_experiment("concurrent")
-            else:
-                lib, experiment_id = handle
-            ctx = mp.get_context("spawn")
-            barrier = ctx.Barrier(procs + 1)
-            results = ctx.Queue()
-            workers = [
-                ctx.Process(
-                    target=_concurrent_worker,
-                    args=(tool, str(tmp), experiment_id, i, n_runs, n_points, barrier, results),
-                )
-                for i in range(procs)
-            ]
-            for w in workers:
-                w.start()
-            with contextlib.suppress(threading.BrokenBarrierError):  # the workers report it
-                barrier.wait(timeout=TIMEOUT_S)
-            start = time.perf_counter()
-            reports = []
-            for _ in workers:
-                try:
-                    reports.append(results.get(timeout=TIMEOUT_S))
-                except Exception:  # a worker died without reporting
-                    break
-            wall = time.perf_counter() - start
-            for w in workers:
-                w.join(TIMEOUT_S)
-            crashed = [w.exitcode for w in workers if w.exitcode != 0]
-            errors = sum(r["errors"] for r in reports) + len(crashed)
-            samples = [s for r in reports for s in r["samples"]][:5]
-            if crashed:
-                samples.append(f"worker exit codes {crashed}")
-            if tool == "flowtrack":
-                client = lib.Client()
-                runs = client.search_runs(experiment_id, max_results=50_000).items
-                run_ids = [r.info.run_id for r in runs]
-                spool = Path(tmp) / "ft" / "spool"
-                left = len(list(spool.glob("*/*.journal"))) if spool.is_dir() else 0
-            else:
-                client = lib.MlflowClient()
-                from mlflow.entities import ViewType
-
-                runs = client.search_runs(
-                    [experiment_id], run_view_type=ViewType.ALL, max_results=50_000
-                )
-                run_ids = [r.info.run_id for r in runs]
-                left = 0
-            stored = sum(len(client.get_metric_history(run_id, "loss")) for run_id in run_ids)
-    return {
-        "processes": procs,
-        "runs_expected": expected_runs,
-        "runs_stored": len(run_ids),
-        "points_expected": expected,
-        "points_stored": stored,
-        "lost": expected - stored,
-        "errors": errors,
-        "error_samples": samples,
-        "journals_left": left,
-        "wall_s": wall,
-    }
-
-
-def case_concurrent(size: dict[str, int]) -> list[Row]:
-    ft = _concurrent("flowtrack", size)
-    ml = _concurrent("mlflow", size)
-
-    def text(r: dict[str, Any]) -> str:
-        return f"{r['errors']} errors, {r['lost']} lost of {r['points_expected']:,}"
-
-    for name, r in (("flowtrack", ft), ("MLflow", ml)):
-        for sample in r["error_samples"]:
-            print(f"  {name} worker error: {sample[:200]}", file=sys.stderr)
-    ok = ft["errors"] == 0 and ft["lost"] == 0
-    shape = f"{size['procs']} procs x {size['proc_runs']} runs x {size['run_points']} pts"
-    return [
-        Row(
-            "concurrent",
-            f"concurrent writers ({shape})",
-            text(ft),
-            text(ml),
-            None,
-            "0 errors, 0 lost",
-            ok,
-            {"flowtrack": ft, "mlflow": ml},
-        ),
-        Row(
-            "concurrent",
-            "  wall time of the writers",
-            f"{ft['wall_s']:,.2f} s",
-            f"{ml['wall_s']:,.2f} s",
-            ml["wall_s"] / ft["wall_s"],
-            "(info)",
-            None,
-        ),
-    ]
-
-
-# -- report ------------------------------------------------------------------------------------
 
 RUNNERS: dict[str, Callable[[dict[str, int]], list[Row]]] = {
     "log_metric": case_log_metric,
