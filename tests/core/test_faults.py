@@ -220,3 +220,16 @@ def test_an_unreadable_journal_line_is_set_aside_and_blocks_nothing(ft_home: Pat
         import shutil
 
         shutil.rmtree("/nonexistent-dir", ignore_errors=True)
+
+
+def test_events_beyond_the_memory_bound_are_delivered_from_the_journal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flowtrack.tracking import writer
+
+    monkeypatch.setattr(writer, "MAX_IN_MEMORY", 100)  # past it, only the journal holds events
+    with flowtrack.start_run() as run:
+        for step in range(3000):
+            flowtrack.log_metric("m", float(step), step=step)
+    history = flowtrack.Client().get_metric_history(run.info.run_id, "m")
+    assert [m.step for m in history] == list(range(3000))

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
     from flowtrack.tracking.journal import Journal
 
 log = logging.getLogger("flowtrack")
+
+# Events per transaction: large enough to amortize a commit, small enough to keep it short.
+MAX_BATCH = 5000
 
 _NOTIFIED_HOOKS = (
     "flowtrack_run_started",
@@ -144,6 +148,34 @@ class Delivery:
             log.warning("flowtrack: the store %s is back; pending events delivered", self.safe_uri)
         self._outage = False
 
+    def apply_journal(
+        self,
+        path: Path,
+        journal_id: str,
+        after_seq: int = 0,
+        upto: int | None = None,
+        on_applied: Callable[[int], None] | None = None,
+    ) -> None:
+        """Deliver a journal file's events with after_seq < seq <= upto, in batches;
+        ``on_applied(seq)`` hears how far delivery got after each batch."""
+        batch: list[Event] = []
+        for event in jr.read_events(path, after_seq):
+            if upto is not None and event["seq"] > upto:
+                break
+            batch.append(event)
+            if len(batch) >= MAX_BATCH:
+                self._apply_batch(batch, journal_id, on_applied)
+                batch = []
+        if batch:
+            self._apply_batch(batch, journal_id, on_applied)
+
+    def _apply_batch(
+        self, batch: list[Event], journal_id: str, on_applied: Callable[[int], None] | None
+    ) -> None:
+        self.apply(batch, journal_id)
+        if on_applied is not None:
+            on_applied(batch[-1]["seq"])
+
     def replay_orphans(self, own: Path | None = None) -> int:
         """Deliver journals left by processes that are gone; returns how many were finished."""
         done = 0
@@ -152,14 +184,7 @@ class Delivery:
                 with jr.claimed(path) as ours:
                     if not ours:
                         continue
-                    batch: list[Event] = []
-                    for event in jr.read_events(path):
-                        batch.append(event)
-                        if len(batch) >= 5000:
-                            self.apply(batch, path.stem)
-                            batch = []
-                    if batch:
-                        self.apply(batch, path.stem)
+                    self.apply_journal(path, path.stem)
                     path.unlink()
                     done += 1
             except StoreUnavailableError as exc:

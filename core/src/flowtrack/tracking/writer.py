@@ -20,11 +20,10 @@ from flowtrack import config
 from flowtrack.store.events import Event
 from flowtrack.tracking import journal as jr
 from flowtrack.tracking.bounded import timeout_s
-from flowtrack.tracking.delivery import Delivery
+from flowtrack.tracking.delivery import MAX_BATCH, Delivery
 
 log = logging.getLogger("flowtrack")
 
-MAX_BATCH = 5000
 # Beyond this many undelivered events in memory, the journal file alone holds them.
 MAX_IN_MEMORY = 200_000
 FLUSH_INTERVAL_S = 0.25
@@ -149,21 +148,15 @@ class Writer:
         with self._lock:
             self._pending.clear()
             upto = self.journal.seq
-        batch: list[Event] = []
-        for event in jr.read_events(self.journal.path, self._applied):
-            if event["seq"] > upto:
-                break
-            batch.append(event)
-            if len(batch) >= MAX_BATCH:
-                self.delivery.apply(batch, self.journal.id)
-                self._applied = batch[-1]["seq"]
-                batch = []
-        if batch:
-            self.delivery.apply(batch, self.journal.id)
-            self._applied = batch[-1]["seq"]
+        self.delivery.apply_journal(
+            self.journal.path, self.journal.id, self._applied, upto, self._set_applied
+        )
         with self._lock:
             if self._applied >= self.journal.seq:
                 self._overflow = False
+
+    def _set_applied(self, seq: int) -> None:
+        self._applied = seq
 
     def _undelivered(self) -> int:
         return self.journal.seq - self._applied
