@@ -5,15 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 from types import TracebackType
-
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+from typing import Any
 
 
 class Bar:
@@ -27,22 +19,13 @@ class Bar:
         self._lock = threading.Lock()
         self._by_bytes = size > 0
         self._files_done = 0
-        columns = [
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.fields[files_done]}/{task.fields[files]} files"),
-        ]
-        if self._by_bytes:
-            columns += [DownloadColumn(), TransferSpeedColumn()]
-        self._progress = Progress(
-            *columns, TimeRemainingColumn(), disable=not self.enabled, transient=True
-        )
-        self._task = self._progress.add_task(
-            label, total=size if self._by_bytes else files, files=files, files_done=0
-        )
+        self._progress: Any = None
+        if self.enabled:
+            # rich costs ~35 ms to import: a status in a script or CI shows no bar, pays nothing.
+            self._progress, self._task = _make(label, files, size, self._by_bytes)
 
     def advance(self, files: int = 1, nbytes: int = 0) -> None:
-        if self.enabled:
+        if self._progress is not None:
             with self._lock:
                 self._files_done += files
                 self._progress.update(
@@ -52,7 +35,8 @@ class Bar:
                 )
 
     def __enter__(self) -> Bar:
-        self._progress.__enter__()
+        if self._progress is not None:
+            self._progress.__enter__()
         return self
 
     def __exit__(
@@ -61,4 +45,28 @@ class Bar:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._progress.__exit__(exc_type, exc, tb)
+        if self._progress is not None:
+            self._progress.__exit__(exc_type, exc, tb)
+
+
+def _make(label: str, files: int, size: int, by_bytes: bool) -> tuple[Any, Any]:
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    columns: list[ProgressColumn] = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[files_done]}/{task.fields[files]} files"),
+    ]
+    if by_bytes:
+        columns += [DownloadColumn(), TransferSpeedColumn()]
+    progress = Progress(*columns, TimeRemainingColumn(), transient=True)
+    task = progress.add_task(label, total=size if by_bytes else files, files=files, files_done=0)
+    return progress, task

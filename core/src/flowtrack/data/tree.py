@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from flowtrack.data.hashing import read_and_hash
+from flowtrack.data.hashing import SMALL_FILE, read_and_hash
 from flowtrack.data.objects import ObjectStore
 from flowtrack.data.state import StateCache
 from flowtrack.errors import InvalidInputError
@@ -102,17 +102,17 @@ def hash_items(
                 item.hash = known
             else:
                 try:
-                    digest, data = read_and_hash(item.fspath, item.st.st_size, algorithm)
+                    if store is not None and item.st.st_size > SMALL_FILE:
+                        digest = store.add_file(item.fspath, item.st)
+                    else:
+                        digest, data = read_and_hash(item.fspath, item.st.st_size, algorithm)
+                        if store is not None and data is not None:
+                            store.put_bytes(digest, data)
                 except PermissionError:
                     raise InvalidInputError(
                         "file", str(item.path), "cannot be read (permission denied)"
                     ) from None
                 item.hash = digest
-                if store is not None:
-                    if data is not None:
-                        store.put_bytes(digest, data)
-                    else:
-                        store.put_file(digest, item.path)
                 learned.append((item.st, digest))
             if on_done is not None:
                 on_done(item)
