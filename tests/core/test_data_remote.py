@@ -417,6 +417,7 @@ def test_kill_during_push_then_rerun_completes(repo: DataRepo, tmp_path: Path) -
     rm.add_remote(repo, "store", str(store))
     _kill_during(
         """
+        import time
         from flowtrack.data import remote as rm
         from flowtrack.data.repo import DataRepo
         from flowtrack.data import workspace as ws
@@ -424,8 +425,11 @@ def test_kill_during_push_then_rerun_completes(repo: DataRepo, tmp_path: Path) -
         count = [0]
         def upload(self, data, oid):
             count[0] += 1
-            if count[0] == 50:
+            if count[0] >= 50:
+                # Park every worker here: the kill lands mid-transfer however fast the
+                # machine is (a quick one finished the rest before the kill arrived).
                 print("halfway", flush=True)
+                time.sleep(600)
             return original(self, data, oid)
         rm.Remote.upload_bytes = upload
         repo = DataRepo.find()
@@ -461,6 +465,7 @@ def test_kill_during_pull_then_rerun_completes(repo: DataRepo, tmp_path: Path) -
     _lose_local_copies_many(repo)
     _kill_during(
         """
+        import time
         from flowtrack.data import remote as rm
         from flowtrack.data.repo import DataRepo
         from flowtrack.data import workspace as ws
@@ -468,8 +473,11 @@ def test_kill_during_pull_then_rerun_completes(repo: DataRepo, tmp_path: Path) -
         count = [0]
         def download(self, oid, dest):
             count[0] += 1
-            if count[0] == 50:
+            if count[0] >= 50:
+                # Park every worker here: the kill lands mid-transfer however fast the
+                # machine is (a quick one finished the rest before the kill arrived).
                 print("halfway", flush=True)
+                time.sleep(600)
             return original(self, oid, dest)
         rm.Remote.download = download
         repo = DataRepo.find()
