@@ -136,7 +136,7 @@ def test_a_plugin_that_fails_to_load_is_skipped(caplog: pytest.LogCaptureFixture
                 "k8s",
             },
         ),
-        ("none", {"sql_store", "fsspec_artifacts"}),
+        ("none", {"sql_store", "fsspec_artifacts", "flavors"}),
         ("git_context,airflow", {"sql_store", "fsspec_artifacts", "git_context", "airflow"}),
         (
             "-git_context,-k8s",
@@ -175,13 +175,18 @@ def test_plugins_add_cli_commands() -> None:
 
 def test_builtins_are_plugins() -> None:
     pm = make_plugin_manager("none", entry_points_too=False)
-    assert {pm.get_name(p) for p in pm.get_plugins()} == {"sql_store", "fsspec_artifacts"}
+    assert {pm.get_name(p) for p in pm.get_plugins()} == {
+        "sql_store",
+        "fsspec_artifacts",
+        "flavors",
+    }
     assert set(DEFAULT_PLUGINS) == {
         "sql_store",
         "fsspec_artifacts",
         "git_context",
         "host_context",
         "serializers",
+        "flavors",
     }
 
 

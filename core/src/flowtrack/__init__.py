@@ -22,6 +22,7 @@ from flowtrack.errors import (
 )
 
 if TYPE_CHECKING:
+    from flowtrack import data, models
     from flowtrack.client import Client
     from flowtrack.entities import (
         DatasetVersion,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
         ViewType,
     )
     from flowtrack.hookspecs import hookimpl
+    from flowtrack.registry import ModelVersion, RegisteredModel, RegistryEvent, register_model
     from flowtrack.tracking.datasets import log_input, log_output
     from flowtrack.tracking.log import (
         delete_tag,
@@ -81,6 +83,10 @@ _LAZY: dict[str, str] = {
     "SourceType": "flowtrack.entities",
     "ViewType": "flowtrack.entities",
     "hookimpl": "flowtrack.hookspecs",
+    "ModelVersion": "flowtrack.registry",
+    "RegisteredModel": "flowtrack.registry",
+    "RegistryEvent": "flowtrack.registry",
+    "register_model": "flowtrack.registry",
     "log_input": "flowtrack.tracking.datasets",
     "log_output": "flowtrack.tracking.datasets",
     "delete_tag": "flowtrack.tracking.log",
@@ -105,7 +111,7 @@ _LAZY: dict[str, str] = {
     "set_tracking_uri": "flowtrack.tracking.runs",
     "start_run": "flowtrack.tracking.runs",
 }
-_SUBMODULES = frozenset({"data"})
+_SUBMODULES = frozenset({"data", "models"})
 
 __version__ = "0.1.0"
 
@@ -118,8 +124,11 @@ __all__ = [
     "FlowtrackError",
     "InvalidInputError",
     "Metric",
+    "ModelVersion",
     "NotFoundError",
     "Param",
+    "RegisteredModel",
+    "RegistryEvent",
     "Run",
     "RunData",
     "RunInfo",
@@ -130,6 +139,7 @@ __all__ = [
     "ViewType",
     "__version__",
     "active_run",
+    "data",
     "delete_tag",
     "end_run",
     "flush",
@@ -147,6 +157,8 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "models",
+    "register_model",
     "set_experiment",
     "set_tag",
     "set_tags",

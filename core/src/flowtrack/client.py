@@ -29,6 +29,7 @@ from flowtrack.entities import (
     ViewType,
 )
 from flowtrack.errors import ConflictError, InvalidInputError, NotFoundError
+from flowtrack.registry.client import RegistryClient
 from flowtrack.store.base import TrackingStore
 from flowtrack.store.events import Event
 from flowtrack.tracking.stores import get_artifact_store, get_store
@@ -50,7 +51,9 @@ def _now() -> int:
     return int(time.time() * 1000)
 
 
-class Client:
+class Client(RegistryClient):
+    """Tracking here; the model registry's methods come from `RegistryClient`."""
+
     def __init__(self, tracking_uri: str | None = None) -> None:
         self.tracking_uri = (
             config.normalize_uri(tracking_uri) if tracking_uri else config.get_tracking_uri()

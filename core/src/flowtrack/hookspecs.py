@@ -31,9 +31,11 @@ if TYPE_CHECKING:
     from flowtrack.plugins.records import (
         ArtifactStoreSpec,
         CommandSpec,
+        FlavorSpec,
         SerializerSpec,
         StoreSpec,
     )
+    from flowtrack.registry.entities import ModelVersion
 
 hookspec = pluggy.HookspecMarker("flowtrack")
 hookimpl = pluggy.HookimplMarker("flowtrack")
@@ -95,6 +97,38 @@ def flowtrack_data_versioned(version: DatasetVersion, run_id: str | None, direct
     """
 
 
+@hookspec
+def flowtrack_model_version_created(version: ModelVersion) -> None:
+    """A model version was registered (``flowtrack.register_model``, ``create_model_version``).
+
+    Registry hooks run in the process that made the change, right after its transaction
+    committed, so the store already holds what they are told. ``version.version`` is the new
+    version number, ``version.source`` the source as given (``runs:/<run_id>/<path>``),
+    ``version.storage_location`` the artifact URI it resolves to and ``version.run_id`` the
+    run that produced it.
+    """
+
+
+@hookspec
+def flowtrack_model_alias_set(name: str, alias: str, version: int) -> None:
+    """The alias ``alias`` of the registered model ``name`` now points at ``version``.
+
+    Called for every ``set_alias`` / ``set_registered_model_alias``, also when the alias
+    already pointed there; ``models:/<name>@<alias>`` resolves to that version from now on.
+    """
+
+
+@hookspec
+def flowtrack_model_stage_changed(version: ModelVersion, old_stage: str, new_stage: str) -> None:
+    """A model version moved from ``old_stage`` to ``new_stage`` (None, Staging, Production or
+    Archived, in that spelling).
+
+    Called once per version that moved: ``transition_stage(..., archive_existing=True)`` also
+    calls it for each previous holder of the stage moved to Archived, after the version asked
+    for. ``version`` is the version as it is after the change.
+    """
+
+
 # -- registrations ---------------------------------------------------------------------------
 
 
@@ -138,6 +172,28 @@ def flowtrack_register_serializers() -> Sequence[SerializerSpec]:
     dict or list, and, when installed, pandas DataFrame and numpy array). ``handles`` must be
     cheap and must not import a library the object cannot come from (check
     ``sys.modules`` instead).
+    """
+    return ()
+
+
+@hookspec
+def flowtrack_register_flavors() -> Sequence[FlavorSpec]:
+    """Return model flavors, each a ``FlavorSpec(name, handles, save, load, predict, ...)``.
+
+    A flavor is one way of writing a model to a model directory and reading it back
+    (``flowtrack.models``, docs/models.md). ``flowtrack.models.save_model`` and ``log_model``
+    use the first flavor whose ``handles(model)`` is true unless told ``flavor=...``: plugins'
+    flavors are tried before the built-in ``sklearn`` and ``pytorch``, and the generic
+    ``python_function`` comes last. ``handles`` must be cheap and must not import a library
+    the object cannot come from: check ``type(obj).__module__`` first.
+
+    ``save(model, directory, options)`` writes the model's files into ``directory`` and
+    returns the flavor's config (JSON-able; it goes into the manifest); ``options`` are the
+    caller's ``flavor_options``. ``load(files, config)`` returns the model object: read files
+    with ``files.read_bytes(name)``, which checks the bytes against the manifest's hash, or
+    ``files.path(name)`` (already verified). ``predict(model, data)`` runs it on a pandas
+    DataFrame, numpy array, list of dicts or dict of lists. ``requirements`` names the
+    distributions whose installed versions are pinned in the model's requirements.
     """
     return ()
 

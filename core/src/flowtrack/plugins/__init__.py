@@ -1,13 +1,13 @@
 """The plugin manager: built-in plugins, entry points, and the ``FLOWTRACK_PLUGINS`` switch.
 
 Built-in behaviour is registered as plugins too (``DEFAULT_PLUGINS``), so the core has no
-special cases: the SQL store and the fsspec artifact store are found through the same hooks
-an outside plugin uses.
+special cases: the SQL store, the fsspec artifact store and the model flavors are found
+through the same hooks an outside plugin uses.
 
 ``FLOWTRACK_PLUGINS`` narrows what is loaded:
 
 * unset or ``all``: every built-in and every installed entry point;
-* ``none``: only the built-ins the core cannot work without (stores);
+* ``none``: only the built-ins the core cannot work without (stores, model flavors);
 * ``git_context,airflow``: those, plus the required built-ins;
 * ``-git_context`` (or ``all,-git_context``): everything but those.
 """
@@ -29,15 +29,17 @@ log = logging.getLogger("flowtrack.plugins")
 
 ENTRY_POINT_GROUP = "flowtrack"
 
-# name -> module; the first ones are required: the core cannot store anything without them.
+# name -> module. The required ones stay on whatever FLOWTRACK_PLUGINS says: without the stores
+# nothing can be stored, and a model saved anywhere must load anywhere (flavors).
 DEFAULT_PLUGINS: dict[str, str] = {
     "sql_store": "flowtrack.builtin.sql_store",
     "fsspec_artifacts": "flowtrack.builtin.fsspec_artifacts",
     "git_context": "flowtrack.builtin.git_context",
     "host_context": "flowtrack.builtin.host_context",
     "serializers": "flowtrack.builtin.serializers",
+    "flavors": "flowtrack.builtin.flavors",
 }
-REQUIRED_PLUGINS = frozenset({"sql_store", "fsspec_artifacts"})
+REQUIRED_PLUGINS = frozenset({"sql_store", "fsspec_artifacts", "flavors"})
 
 
 class _Selection:

@@ -17,9 +17,11 @@ if TYPE_CHECKING:
     from flowtrack.plugins.records import (
         ArtifactStoreSpec,
         CommandSpec,
+        FlavorSpec,
         SerializerSpec,
         StoreSpec,
     )
+    from flowtrack.registry.entities import ModelVersion
 
 log = logging.getLogger("flowtrack.plugins")
 
@@ -81,6 +83,21 @@ def data_versioned(version: DatasetVersion, run_id: str | None, direction: str) 
     )
 
 
+def model_version_created(version: ModelVersion) -> None:
+    _each("flowtrack_model_version_created", {"version": version})
+
+
+def model_alias_set(name: str, alias: str, version: int) -> None:
+    _each("flowtrack_model_alias_set", {"name": name, "alias": alias, "version": version})
+
+
+def model_stage_changed(version: ModelVersion, old_stage: str, new_stage: str) -> None:
+    _each(
+        "flowtrack_model_stage_changed",
+        {"version": version, "old_stage": old_stage, "new_stage": new_stage},
+    )
+
+
 # -- registrations ---------------------------------------------------------------------------
 
 
@@ -119,25 +136,39 @@ def commands() -> list[CommandSpec]:
     return _records("flowtrack_register_commands", CommandSpec)
 
 
-def serializers() -> list[SerializerSpec]:
-    """Every registered serializer, plugins' before the built-in ones."""
+def _plugins_first(hook_name: str, record_type: type) -> list[Any]:
+    """The records a registration hook returned, outside plugins' before the built-in ones."""
     from flowtrack.plugins import DEFAULT_PLUGINS
-    from flowtrack.plugins.records import SerializerSpec
 
-    mine: list[SerializerSpec] = []
-    builtin: list[SerializerSpec] = []
-    for plugin, value in _each("flowtrack_register_serializers", {}):
+    mine: list[Any] = []
+    builtin: list[Any] = []
+    for plugin, value in _each(hook_name, {}):
         for record in value or ():
-            if not isinstance(record, SerializerSpec):
+            if not isinstance(record, record_type):
                 log.error(
-                    "flowtrack plugin %r returned %r from flowtrack_register_serializers, "
-                    "not a SerializerSpec; skipped",
+                    "flowtrack plugin %r returned %r from %s, not a %s; skipped",
                     plugin,
                     record,
+                    hook_name,
+                    record_type.__name__,
                 )
                 continue
             (builtin if plugin in DEFAULT_PLUGINS else mine).append(record)
     return mine + builtin
+
+
+def serializers() -> list[SerializerSpec]:
+    """Every registered serializer, plugins' before the built-in ones."""
+    from flowtrack.plugins.records import SerializerSpec
+
+    return _plugins_first("flowtrack_register_serializers", SerializerSpec)
+
+
+def flavors() -> list[FlavorSpec]:
+    """Every registered model flavor, plugins' before the built-in ones."""
+    from flowtrack.plugins.records import FlavorSpec
+
+    return _plugins_first("flowtrack_register_flavors", FlavorSpec)
 
 
 def run_context() -> dict[str, str]:

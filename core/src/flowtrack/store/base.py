@@ -4,13 +4,28 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from flowtrack.entities import DatasetVersion, Experiment, Metric, PagedList, Run, ViewType
 from flowtrack.store.events import Event, Rejection
 
+if TYPE_CHECKING:
+    from flowtrack.registry.entities import (
+        ModelVersion,
+        RegisteredModel,
+        RegistryEvent,
+        StageChange,
+    )
+
 
 class TrackingStore(abc.ABC):
-    """Experiments and runs. Reads are synchronous; writes go through `apply_events`."""
+    """Experiments and runs. Reads are synchronous; writes go through `apply_events`.
+
+    The model registry is different: its writes are synchronous and transactional (each change
+    and its audit row commit together, or neither does); ``user`` is who made the change.
+    Names, aliases, stages and sources are checked by the store, so every client is held to
+    the same rules; versions arrive as ints (the client converts MLflow's strings).
+    """
 
     uri: str
 
@@ -115,6 +130,137 @@ class TrackingStore(abc.ABC):
 
         The list returned may be an `Applied`, which also names the dataset versions created.
         """
+
+    # -- model registry: registered models ---------------------------------------------
+    @abc.abstractmethod
+    def create_registered_model(
+        self,
+        name: str,
+        tags: dict[str, str] | None = None,
+        description: str | None = None,
+        *,
+        user: str = "",
+    ) -> RegisteredModel: ...
+
+    @abc.abstractmethod
+    def get_registered_model(self, name: str) -> RegisteredModel: ...
+
+    @abc.abstractmethod
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 100,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList: ...
+
+    @abc.abstractmethod
+    def rename_registered_model(
+        self, name: str, new_name: str, *, user: str = ""
+    ) -> RegisteredModel: ...
+
+    @abc.abstractmethod
+    def update_registered_model(
+        self, name: str, description: str | None, *, user: str = ""
+    ) -> RegisteredModel: ...
+
+    @abc.abstractmethod
+    def delete_registered_model(self, name: str, *, user: str = "") -> None:
+        """Delete the model, its versions, tags and aliases; its audit events are kept."""
+
+    @abc.abstractmethod
+    def set_registered_model_tag(
+        self, name: str, key: str, value: str, *, user: str = ""
+    ) -> None: ...
+
+    @abc.abstractmethod
+    def delete_registered_model_tag(self, name: str, key: str, *, user: str = "") -> None: ...
+
+    # -- model registry: versions ------------------------------------------------------
+    @abc.abstractmethod
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: dict[str, str] | None = None,
+        description: str | None = None,
+        *,
+        user: str = "",
+    ) -> ModelVersion:
+        """Register the next version of ``name`` (numbers are never reused), after checking
+        that ``source`` lies inside the run's artifacts, and link the dataset versions the run
+        has read."""
+
+    @abc.abstractmethod
+    def get_model_version(self, name: str, version: int) -> ModelVersion: ...
+
+    @abc.abstractmethod
+    def update_model_version(
+        self, name: str, version: int, description: str | None, *, user: str = ""
+    ) -> ModelVersion: ...
+
+    @abc.abstractmethod
+    def delete_model_version(self, name: str, version: int, *, user: str = "") -> None:
+        """Delete the version, its tags and the aliases pointing at it."""
+
+    @abc.abstractmethod
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 10000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList: ...
+
+    @abc.abstractmethod
+    def get_latest_versions(
+        self, name: str, stages: Sequence[str] | None = None
+    ) -> list[ModelVersion]:
+        """The highest version in each of ``stages`` (all stages if None) that has one."""
+
+    @abc.abstractmethod
+    def set_registered_model_alias(
+        self, name: str, alias: str, version: int, *, user: str = ""
+    ) -> None: ...
+
+    @abc.abstractmethod
+    def delete_registered_model_alias(self, name: str, alias: str, *, user: str = "") -> None: ...
+
+    @abc.abstractmethod
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion: ...
+
+    @abc.abstractmethod
+    def transition_model_version_stage(
+        self,
+        name: str,
+        version: int,
+        stage: str | None,
+        archive_existing_versions: bool = False,
+        *,
+        user: str = "",
+    ) -> list[StageChange]:
+        """Move a version to ``stage``; with ``archive_existing_versions`` the other versions
+        in that stage move to Archived in the same transaction. Returns every change, the
+        asked-for version's first."""
+
+    @abc.abstractmethod
+    def set_model_version_tag(
+        self, name: str, version: int, key: str, value: str, *, user: str = ""
+    ) -> None: ...
+
+    @abc.abstractmethod
+    def delete_model_version_tag(
+        self, name: str, version: int, key: str, *, user: str = ""
+    ) -> None: ...
+
+    @abc.abstractmethod
+    def get_model_version_datasets(self, name: str, version: int) -> list[DatasetVersion]:
+        """The dataset versions the source run had read when the version was registered."""
+
+    @abc.abstractmethod
+    def get_registry_events(self, name: str, version: int | None = None) -> list[RegistryEvent]:
+        """The audit trail of a model (or of one version), oldest first."""
 
     def close(self) -> None:  # noqa: B027 - optional for stores without resources
         """Release connections."""

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Column,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -166,4 +167,122 @@ run_datasets = Table(
     ),
     Column("direction", String(10), primary_key=True),
     Index(None, "version_id"),
+)
+
+
+# -- model registry ---------------------------------------------------------------------------
+# Child tables key on `model_id`, not the name, so a rename is one row. `last_version` is the
+# per-model counter versions are numbered from: incremented under the model row's lock, never
+# reused after a version is deleted. Every change also writes a `registry_events` row in the
+# same transaction (the audit trail); events keep the model's name and id but no foreign key,
+# so the history outlives the model.
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("model_id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(256), nullable=False, unique=True),
+    Column("description", String(5000), nullable=True),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_updated_time", BigInteger, nullable=False),
+    Column("last_version", Integer, nullable=False),
+    # Never reuse the id of a deleted model: its audit events still carry it.
+    sqlite_autoincrement=True,
+)
+
+registered_model_tags = Table(
+    "registered_model_tags",
+    metadata,
+    Column(
+        "model_id",
+        Integer,
+        ForeignKey("registered_models.model_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("key", String(250), primary_key=True),
+    Column("value", String(8000), nullable=False),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column(
+        "model_id",
+        Integer,
+        ForeignKey("registered_models.model_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("version", Integer, primary_key=True),
+    Column("source", String(2000), nullable=False),
+    Column("storage_location", String(2000), nullable=False),
+    # No foreign key: a version outlives the deletion of its run.
+    Column("run_id", String(32), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("status_message", String(500), nullable=True),
+    Column("current_stage", String(20), nullable=False),
+    Column("description", String(5000), nullable=True),
+    Column("user_id", String(256), nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_updated_time", BigInteger, nullable=False),
+    Index(None, "run_id"),
+    Index(None, "model_id", "current_stage"),
+)
+
+
+def _version_fk() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["model_id", "version"],
+        ["model_versions.model_id", "model_versions.version"],
+        ondelete="CASCADE",
+    )
+
+
+model_version_tags = Table(
+    "model_version_tags",
+    metadata,
+    Column("model_id", Integer, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", String(8000), nullable=False),
+    _version_fk(),
+)
+
+registered_model_aliases = Table(
+    "registered_model_aliases",
+    metadata,
+    Column("model_id", Integer, primary_key=True),
+    Column("alias", String(255), primary_key=True),
+    Column("version", Integer, nullable=False),
+    _version_fk(),
+)
+
+# The dataset versions the source run had read (its inputs) when the version was registered.
+model_version_datasets = Table(
+    "model_version_datasets",
+    metadata,
+    Column("model_id", Integer, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column(
+        "dataset_version_id",
+        String(32),
+        ForeignKey("dataset_versions.version_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    _version_fk(),
+    Index(None, "dataset_version_id"),
+)
+
+registry_events = Table(
+    "registry_events",
+    metadata,
+    Column("event_id", _BigId, primary_key=True, autoincrement=True),
+    Column("time", BigInteger, nullable=False),
+    Column("user_id", String(256), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("model_id", Integer, nullable=True),
+    Column("name", String(256), nullable=False),
+    Column("version", Integer, nullable=True),
+    # JSON object: the values involved, e.g. {"old": "Staging", "new": "Production"}.
+    Column("detail", Text, nullable=False),
+    Index(None, "model_id", "event_id"),
+    Index(None, "name", "event_id"),
 )

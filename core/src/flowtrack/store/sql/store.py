@@ -25,7 +25,6 @@ from flowtrack.entities import (
     ViewType,
 )
 from flowtrack.errors import ConflictError, InvalidInputError, NotFoundError, StoreUnavailableError
-from flowtrack.store.base import TrackingStore
 from flowtrack.store.events import Event, Rejection
 from flowtrack.store.paging import decode_token, encode_token
 from flowtrack.store.sql import lineage, schema
@@ -34,6 +33,7 @@ from flowtrack.store.sql.dialect import insert_ignore, upsert
 from flowtrack.store.sql.engine import make_engine
 from flowtrack.store.sql.ingest import apply_events
 from flowtrack.store.sql.migrate import ensure_schema
+from flowtrack.store.sql.registry import SqlRegistry
 from flowtrack.validation import validate_experiment_name
 
 DEFAULT_EXPERIMENT_ID = 0
@@ -50,7 +50,9 @@ def _join(root: str, *parts: str) -> str:
     return "/".join([root.rstrip("/"), *parts])
 
 
-class SqlStore(TrackingStore):
+class SqlStore(SqlRegistry):
+    """Tracking here; the model registry's methods come from `SqlRegistry` (registry.py)."""
+
     def __init__(self, uri: str, artifact_root: str | None = None) -> None:
         self.uri = uri
         self.artifact_root = artifact_root or default_artifact_root(uri)
