@@ -86,9 +86,30 @@ def test_demo_then_list_and_show(ft_home: Path) -> None:
     data = json.loads(ft("runs", "show", run_id, "--json").stdout)
     assert data["params"]["alpha"] == "0.5"
     assert len(data["children"]) == 3
-    assert {a["path"] for a in data["artifacts"]} == {"report.html", "config/params.yaml"}
-    assert [i["name"] for i in data["inputs"]] == ["train"]
+    artifacts = {a["path"] for a in data["artifacts"]}
+    assert {"report.html", "config/params.yaml", "model/flowtrack-model.yaml"} <= artifacts
+    assert sorted(i["name"] for i in data["inputs"]) == ["test", "train"]
     assert [o["name"] for o in data["outputs"]] == ["scores"]
+    # The model is registered from this run, with the alias the demo prints.
+    version = flowtrack.Client().get_model_version_by_alias("flowtrack-demo-classifier", "champion")
+    assert version.run_id == run_id and version.version == 1
+    model = flowtrack.models.load("models:/flowtrack-demo-classifier@champion")
+    test = (ft_home / "demo" / "test.csv").read_text().splitlines()
+    assert len(test) == 115  # header + 20% of the 569 rows
+    assert "registered: flowtrack-demo-classifier version 1, alias 'champion'" in demo.stdout
+    assert model.metadata.run_id == run_id
+    assert data["model_versions"] == [
+        {
+            "name": "flowtrack-demo-classifier",
+            "version": 1,
+            "stage": "None",
+            "aliases": ["champion"],
+            "source": f"runs:/{run_id}/model",
+        }
+    ]
+    assert (
+        "flowtrack-demo-classifier v1: None  @champion  runs:/" in ft("runs", "show", run_id).stdout
+    )
 
 
 def test_piped_output_is_never_cut(ft_home: Path) -> None:

@@ -128,6 +128,7 @@ def test_a_plugin_that_fails_to_load_is_skipped(caplog: pytest.LogCaptureFixture
             None,
             {
                 "sql_store",
+                "rest_store",
                 "fsspec_artifacts",
                 "git_context",
                 "host_context",
@@ -136,11 +137,21 @@ def test_a_plugin_that_fails_to_load_is_skipped(caplog: pytest.LogCaptureFixture
                 "k8s",
             },
         ),
-        ("none", {"sql_store", "fsspec_artifacts", "flavors"}),
-        ("git_context,airflow", {"sql_store", "fsspec_artifacts", "git_context", "airflow"}),
+        ("none", {"sql_store", "rest_store", "fsspec_artifacts", "flavors"}),
+        (
+            "git_context,airflow",
+            {"sql_store", "rest_store", "fsspec_artifacts", "git_context", "airflow"},
+        ),
         (
             "-git_context,-k8s",
-            {"sql_store", "fsspec_artifacts", "host_context", "serializers", "airflow"},
+            {
+                "sql_store",
+                "rest_store",
+                "fsspec_artifacts",
+                "host_context",
+                "serializers",
+                "airflow",
+            },
         ),
     ],
 )
@@ -177,11 +188,13 @@ def test_builtins_are_plugins() -> None:
     pm = make_plugin_manager("none", entry_points_too=False)
     assert {pm.get_name(p) for p in pm.get_plugins()} == {
         "sql_store",
+        "rest_store",
         "fsspec_artifacts",
         "flavors",
     }
     assert set(DEFAULT_PLUGINS) == {
         "sql_store",
+        "rest_store",
         "fsspec_artifacts",
         "git_context",
         "host_context",

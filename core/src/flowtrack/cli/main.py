@@ -15,7 +15,11 @@ BUILTIN_COMMANDS: dict[str, tuple[str, str, str]] = {
         "experiments",
         "List, create and delete experiments.",
     ),
+    "models": ("flowtrack.cli.models", "models", "Serve, predict, package and register models."),
     "runs": ("flowtrack.cli.runs", "runs", "List, show and delete runs."),
+    "server": ("flowtrack.cli.server", "server", "Run the tracking server (REST API, artifacts)."),
+    "ui": ("flowtrack.cli.server", "ui", "Open the server on the embedded store (127.0.0.1:5000)."),
+    "users": ("flowtrack.cli.users", "users", "Users, API tokens and permissions (--auth)."),
     "sync": (
         "flowtrack.cli.sync",
         "sync",

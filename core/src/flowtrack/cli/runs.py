@@ -8,6 +8,7 @@ import click
 
 from flowtrack.cli.output import as_json, click_echo, console, duration, number, table, when
 from flowtrack.entities import DatasetVersion, FileInfo, Run
+from flowtrack.registry.entities import ModelVersion
 
 
 @click.group()
@@ -120,7 +121,8 @@ def _walk(client: Any, run_id: str, path: str = "") -> list[FileInfo]:
 @click.argument("run_id")
 @click.option("--json", "as_json_", is_flag=True, help="Print JSON.")
 def show(run_id: str, as_json_: bool) -> None:
-    """Everything about one run: status, source, params, metrics, tags, artifacts, children."""
+    """Everything about one run: status, source, params, metrics, tags, data, artifacts,
+    registered model versions, children."""
     from flowtrack.client import Client
 
     client = Client()
@@ -130,6 +132,7 @@ def show(run_id: str, as_json_: bool) -> None:
     children = client.get_children(run_id)
     inputs = client.get_run_inputs(run_id)
     outputs = client.get_run_outputs(run_id)
+    models = client.search_model_versions(f"run_id = '{run_id}'").items
     if as_json_:
         data = _run_dict(run)
         data["experiment_name"] = experiment.name
@@ -140,6 +143,16 @@ def show(run_id: str, as_json_: bool) -> None:
         ]
         data["inputs"] = [_version_dict(v) for v in inputs]
         data["outputs"] = [_version_dict(v) for v in outputs]
+        data["model_versions"] = [
+            {
+                "name": m.name,
+                "version": m.version,
+                "stage": m.current_stage,
+                "aliases": list(m.aliases),
+                "source": m.source,
+            }
+            for m in models
+        ]
         as_json(data)
         return
     info = run.info
@@ -168,9 +181,19 @@ def show(run_id: str, as_json_: bool) -> None:
     _section(out, "Artifacts", [(a.path, f"{a.file_size} bytes") for a in artifacts])
     _section(
         out,
+        "Registered model versions",
+        [(f"{m.name} v{m.version}", _model_row(m)) for m in models],
+    )
+    _section(
+        out,
         "Children",
         [(c.info.run_id, f"{c.info.run_name}  {c.info.status}") for c in children],
     )
+
+
+def _model_row(m: ModelVersion) -> str:
+    aliases = ", ".join(f"@{a}" for a in sorted(m.aliases))
+    return f"{m.current_stage}  {aliases or '-'}  {m.source}"
 
 
 def _version_dict(v: DatasetVersion) -> dict[str, Any]:

@@ -9,6 +9,7 @@ and raises `ModelInputError` naming the column when it cannot.
 from __future__ import annotations
 
 import logging
+import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -122,7 +123,9 @@ def _check_columns(schema: Schema, data: Any) -> Any:
     extra = [c for c in present if c not in names]
     if extra:
         log.debug("dropping input columns the signature does not name: %s", extra)
-    frame = frame.loc[:, names]
+    if present != names:
+        # Selecting columns copies the frame: only when the order or the set differs.
+        frame = frame.loc[:, names]
     converted = {}
     for spec in schema.columns:
         column = frame[spec.name]
@@ -153,11 +156,11 @@ def _check_column(name: str, expected: str, series: Any) -> Any:
             raise ModelInputError(
                 name, _first(series), f"is not a date and time ({exc}); expected datetime"
             ) from None
+    wrong = _first_wrong(series, expected)
     raise ModelInputError(
         name,
-        _first(series),
-        f"has type {actual} (first value {_first(series)!r}); the model's signature expects "
-        f"{expected}",
+        wrong,
+        f"has type {actual} (value {wrong!r}); the model's signature expects {expected}",
     )
 
 
@@ -165,6 +168,26 @@ def _whole(series: Any) -> bool:
     numpy = libs.need("numpy")
     values = series.to_numpy()
     return bool(numpy.isfinite(values).all() and (values == numpy.round(values)).all())
+
+
+def _first_wrong(series: Any, expected: str) -> Any:
+    """The first value that does not fit a numeric or bool ``expected`` type (the value to
+    name in the error: in ``[3.5, "wide"]`` it is ``"wide"``), else the first value."""
+    if expected in _INTEGER or expected in _FLOAT or expected == "bool":
+        for value in series.dropna():
+            plain = value.item() if hasattr(value, "item") else value
+            if not _fits(plain, expected):
+                return plain
+    first = _first(series)
+    return first.item() if hasattr(first, "item") else first
+
+
+def _fits(value: Any, expected: str) -> bool:
+    if expected == "bool":
+        return isinstance(value, bool)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    return expected not in _INTEGER or float(value).is_integer()
 
 
 def _first(series: Any) -> Any:

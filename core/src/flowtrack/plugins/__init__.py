@@ -1,7 +1,7 @@
 """The plugin manager: built-in plugins, entry points, and the ``FLOWTRACK_PLUGINS`` switch.
 
 Built-in behaviour is registered as plugins too (``DEFAULT_PLUGINS``), so the core has no
-special cases: the SQL store, the fsspec artifact store and the model flavors are found
+special cases: the SQL and REST stores, the fsspec artifact store and the model flavors are found
 through the same hooks an outside plugin uses.
 
 ``FLOWTRACK_PLUGINS`` narrows what is loaded:
@@ -33,13 +33,14 @@ ENTRY_POINT_GROUP = "flowtrack"
 # nothing can be stored, and a model saved anywhere must load anywhere (flavors).
 DEFAULT_PLUGINS: dict[str, str] = {
     "sql_store": "flowtrack.builtin.sql_store",
+    "rest_store": "flowtrack.builtin.rest_store",
     "fsspec_artifacts": "flowtrack.builtin.fsspec_artifacts",
     "git_context": "flowtrack.builtin.git_context",
     "host_context": "flowtrack.builtin.host_context",
     "serializers": "flowtrack.builtin.serializers",
     "flavors": "flowtrack.builtin.flavors",
 }
-REQUIRED_PLUGINS = frozenset({"sql_store", "fsspec_artifacts", "flavors"})
+REQUIRED_PLUGINS = frozenset({"sql_store", "rest_store", "fsspec_artifacts", "flavors"})
 
 
 class _Selection:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -285,4 +286,66 @@ registry_events = Table(
     Column("detail", Text, nullable=False),
     Index(None, "model_id", "event_id"),
     Index(None, "name", "event_id"),
+)
+
+
+# -- authentication and permissions (the server's --auth) ---------------------------------------
+# Ids are never reused (sqlite_autoincrement): SQLite does not enforce the ON DELETE CASCADE
+# below, so a permission row left behind by a deleted user or model must never apply to a new
+# one that happens to get the same id.
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(256), nullable=False, unique=True),
+    # "scrypt$n$r$p$salt$hash" or "pbkdf2_sha256$iterations$salt$hash" (server/auth/secrets.py).
+    Column("password_hash", String(512), nullable=False),
+    Column("is_admin", Boolean, nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_update_time", BigInteger, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# API tokens: only the SHA-256 of the token is kept (a token is 32 random bytes, so a slow hash
+# adds nothing); the token itself is shown once, when it is created.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("expiry_time", BigInteger, nullable=True),
+    UniqueConstraint("user_id", "name"),
+    sqlite_autoincrement=True,
+)
+
+# Explicit grants: READ, EDIT, MANAGE or NONE (an explicit "no access" below the default).
+experiment_permissions = Table(
+    "experiment_permissions",
+    metadata,
+    Column(
+        "experiment_id",
+        Integer,
+        ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("user_id", Integer, ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True),
+    Column("permission", String(16), nullable=False),
+    Index(None, "user_id"),
+)
+
+registered_model_permissions = Table(
+    "registered_model_permissions",
+    metadata,
+    Column(
+        "model_id",
+        Integer,
+        ForeignKey("registered_models.model_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("user_id", Integer, ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True),
+    Column("permission", String(16), nullable=False),
+    Index(None, "user_id"),
 )

@@ -1,0 +1,11 @@
+"""flowtrack's own REST API, under ``/api/v1`` (the MLflow-compatible one is server/mlflow)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from flowtrack.server.api import artifacts, experiments, lineage, registry, runs, versions, writes
+
+router = APIRouter(prefix="/api/v1")
+for module in (experiments, runs, writes, lineage, registry, versions, artifacts):
+    router.include_router(module.router)
