@@ -148,3 +148,59 @@ def test_permissions_are_checked_and_refused_events_wait_for_a_grant(
     assert flowtrack.flush(timeout=30)
     got = client.get_run(refused.info.run_id)
     assert (got.info.status, got.data.metrics, got.info.user_id) == ("FINISHED", {"m": 4.0}, user)
+
+
+def test_a_refused_process_leaves_its_events_for_flowtrack_sync(
+    auth_server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job without the permission ends; its events stay in the journal with a warning that
+    says what to do; after the grant, `flowtrack sync` delivers them."""
+    from click.testing import CliRunner
+    from flowtrack.cli.main import cli
+
+    from tests.core.faults import run_python
+
+    _as_admin(monkeypatch, auth_server)
+    experiment = _name("guarded")
+    flowtrack.set_experiment(experiment)
+    with flowtrack.start_run():
+        pass
+    assert flowtrack.flush()
+    user, token = _user_with_token(auth_server)
+    monkeypatch.delenv("FLOWTRACK_TRACKING_USERNAME")
+    monkeypatch.delenv("FLOWTRACK_TRACKING_PASSWORD")
+    monkeypatch.setenv("FLOWTRACK_TRACKING_TOKEN", token)
+
+    done = run_python(
+        f"""
+        import flowtrack
+        flowtrack.set_experiment({experiment!r})
+        with flowtrack.start_run(run_name="refused") as run:
+            flowtrack.log_param("p", "1")
+            flowtrack.log_metric("m", 5.0)
+        print(run.info.run_id)
+        """,
+        {"FLOWTRACK_FLUSH_TIMEOUT": "2"},
+    )
+    assert done.returncode == 0, done.stderr  # the user's job is not failed by the refusal
+    run_id = done.stdout.strip().splitlines()[-1]
+    warning = done.stderr
+    assert "denied access (403" in warning, warning
+    assert "have the permission granted" in warning and "flowtrack sync" in warning, warning
+
+    flowtrack.testing.reset()  # this process's own journal is done with: only the job's waits
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["sync"])
+    assert refused.exit_code == 1 and "not delivered" in refused.output, refused.output
+    grant = requests.put(
+        f"{auth_server.url}/api/v1/auth/permissions",
+        json={"user": user, "permission": "EDIT", "experiment": experiment},
+        auth=(ADMIN, ADMIN_PW),
+        timeout=30,
+    )
+    assert grant.status_code == 200, grant.text
+    delivered = runner.invoke(cli, ["sync"])
+    assert delivered.exit_code == 0 and "delivered 1" in delivered.output, delivered.output
+    got = flowtrack.Client().get_run(run_id)
+    assert (got.info.status, got.info.run_name, got.info.user_id) == ("FINISHED", "refused", user)
+    assert (got.data.params, got.data.metrics) == ({"p": "1"}, {"m": 5.0})

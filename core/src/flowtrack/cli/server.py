@@ -20,6 +20,18 @@ _ARTIFACTS_HELP = (
 )
 
 
+def _size(_ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    from flowtrack.errors import InvalidInputError
+    from flowtrack.server.hardening import parse_size
+
+    if value is None or value == "":
+        return None
+    try:
+        return parse_size(value)
+    except InvalidInputError as exc:
+        raise click.BadParameter(exc.reason, param=param) from None
+
+
 def _serve(
     backend_store_uri: str | None,
     artifacts_destination: str | None,
@@ -43,7 +55,10 @@ def _serve(
         from flowtrack.server import auth
         from flowtrack.server.state import ServerState
 
-        auth.enable(ServerState(store=store, artifacts_destination=artifacts))
+        auth.enable(
+            ServerState(store=store, artifacts_destination=artifacts),
+            default_permission=settings.get("default_permission"),
+        )
     store.close()
     settings = {
         **settings,
@@ -83,9 +98,40 @@ def _serve(
 )
 @click.option("--auth", is_flag=True, help="Require users and permissions (see docs/server.md).")
 @click.option(
+    "--auth-default-permission",
+    envvar="FLOWTRACK_AUTH_DEFAULT_PERMISSION",
+    show_envvar=True,
+    type=click.Choice(["NONE", "READ", "EDIT", "MANAGE"], case_sensitive=False),
+    help="With --auth: what users may do with experiments and models they neither created nor "
+    "were granted  [default: READ]",
+)
+@click.option(
     "--allowed-hosts",
     multiple=True,
-    help="Host header values to accept (DNS rebinding protection); repeat or comma-separate.",
+    help="Host header values to accept (DNS rebinding protection); repeat or comma-separate. "
+    "Added to FLOWTRACK_ALLOWED_HOSTS.",
+)
+@click.option(
+    "--cors-allowed-origins",
+    multiple=True,
+    envvar="FLOWTRACK_CORS_ALLOWED_ORIGINS",
+    show_envvar=True,
+    help="Browser origins (https://nb.corp) allowed to call the API cross-origin; repeat or "
+    "comma-separate. None: CORS is off.",
+)
+@click.option(
+    "--max-body-size",
+    envvar="FLOWTRACK_MAX_BODY_SIZE",
+    show_envvar=True,
+    callback=_size,
+    help="Largest artifact upload, in bytes or like 512MiB, 2GiB  [default: 1GiB]",
+)
+@click.option(
+    "--max-json-body-size",
+    envvar="FLOWTRACK_MAX_JSON_BODY_SIZE",
+    show_envvar=True,
+    callback=_size,
+    help="Largest request body of every other call  [default: 16MiB]",
 )
 def server(
     backend_store_uri: str | None,
@@ -94,7 +140,11 @@ def server(
     port: int,
     workers: int,
     auth: bool,
+    auth_default_permission: str | None,
     allowed_hosts: tuple[str, ...],
+    cors_allowed_origins: tuple[str, ...],
+    max_body_size: int | None,
+    max_json_body_size: int | None,
 ) -> None:
     """Run the tracking server: REST API, MLflow-compatible API and artifact proxy.
 
@@ -102,9 +152,21 @@ def server(
     MLFLOW_TRACKING_URI). Several workers, or several servers on one PostgreSQL database,
     serve together safely.
     """
-    hosts = [h.strip() for item in allowed_hosts for h in item.split(",") if h.strip()]
-    settings = {"auth": auth, "allowed_hosts": hosts, "ui": False}
+    settings = {
+        "auth": auth,
+        "allowed_hosts": _listed(allowed_hosts),
+        "cors_origins": _listed(cors_allowed_origins),
+        "max_body": max_body_size,
+        "max_json_body": max_json_body_size,
+        "default_permission": auth_default_permission.upper() if auth_default_permission else None,
+        "ui": False,
+    }
     _serve(backend_store_uri, artifacts_destination, host, port, workers, settings)
+
+
+def _listed(values: tuple[str, ...]) -> list[str]:
+    """Repeated options, each possibly comma-separated (as the environment variables are)."""
+    return [v.strip() for item in values for v in item.split(",") if v.strip()]
 
 
 @click.command("ui")

@@ -38,6 +38,15 @@ def is_runs_uri(source: str) -> bool:
     return source.startswith(RUNS_PREFIX)
 
 
+def run_id_of(source: str) -> str | None:
+    """The run id a ``runs:/<run_id>/...`` source names, None for any other source (or a
+    malformed id, which `parse_runs_uri` refuses later)."""
+    if not is_runs_uri(source):
+        return None
+    candidate = source[len(RUNS_PREFIX) :].lstrip("/").split("/", 1)[0]
+    return candidate if _RUN_ID_RE.fullmatch(candidate) else None
+
+
 def parse_runs_uri(uri: str, field: str = "source") -> RunsUri:
     """``runs:/<run_id>/<path>`` -> (run_id, clean relative path); escapes are refused."""
     rest = uri[len(RUNS_PREFIX) :] if is_runs_uri(uri) else None

@@ -111,14 +111,19 @@ def _protect(app: FastAPI, state: ServerState) -> None:
     or an oversized body is refused before anything else runs)."""
     from flowtrack.server import auth, hardening
 
-    if state.settings.get("auth") and state.auth is None:
-        auth.enable(state)
+    settings = state.settings
+    if settings.get("auth") and state.auth is None:
+        auth.enable(state, default_permission=settings.get("default_permission"))
     auth.install(app)
+    # Options not given (None) fall back to the FLOWTRACK_* variables (hardening.ENV).
     hardening.install(
         app,
         hardening.Settings.from_options(
-            host=state.settings.get("host", "127.0.0.1"),
-            allowed_hosts=state.settings.get("allowed_hosts") or None,
+            host=settings.get("host", "127.0.0.1"),
+            allowed_hosts=settings.get("allowed_hosts") or None,
+            cors_origins=settings.get("cors_origins") or None,
+            max_body=settings.get("max_body"),
+            max_json_body=settings.get("max_json_body"),
         ),
     )
 

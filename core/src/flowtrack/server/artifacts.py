@@ -21,7 +21,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from flowtrack.entities import FileInfo
-from flowtrack.errors import InvalidInputError, NotFoundError
+from flowtrack.errors import ConflictError, InvalidInputError, NotFoundError
 
 CHUNK = 1 << 20
 # Bytes gathered from the request before one write: a thread hand-off per 64 KiB network
@@ -113,6 +113,19 @@ def read_chunks(where: Place) -> Iterator[bytes]:
             yield chunk
 
 
+@contextlib.contextmanager
+def no_file_folder_clash(relative: str) -> Iterator[None]:
+    """An upload where a file stands in for one of its folders, or onto a folder, is the
+    client's conflict (409), not a server failure."""
+    try:
+        yield
+    except (FileExistsError, NotADirectoryError, IsADirectoryError):
+        raise ConflictError(
+            f"cannot write artifact {relative!r}: a file and a folder would share a name "
+            "(one of its folders is a file, or it is a folder)"
+        ) from None
+
+
 async def receive(where: Place, body: AsyncIterator[bytes], expected: int | None) -> int:
     """Write the streamed body to ``where``; the bytes written. A body shorter or longer than
     its Content-Length is refused and nothing is kept."""
@@ -120,7 +133,8 @@ async def receive(where: Place, body: AsyncIterator[bytes], expected: int | None
         raise InvalidInputError("path", "", "name the file to upload below the artifact root")
     fs, full = where.fs, where.full
     if where.local:
-        await run_in_threadpool(fs.makedirs, full.rsplit("/", 1)[0], exist_ok=True)
+        with no_file_folder_clash(where.relative):
+            await run_in_threadpool(fs.makedirs, full.rsplit("/", 1)[0], exist_ok=True)
         if fs.isdir(full):
             raise InvalidInputError("path", where.relative, "is a folder")
         target = f"{full}{TMP_MARK}{uuid.uuid4().hex}"

@@ -10,6 +10,9 @@
 * Security headers on every response: nosniff, X-Frame-Options, a Content-Security-Policy.
 * `safe_artifact_path` for the artifact routes of both APIs: one check for every traversal trick
   of MLflow's CVE list. -> InvalidInputError (400)
+* `location_inside` for the ``artifact_location`` of a new experiment (both APIs): it must lie
+  within the server's artifacts destination, or a client could point the server's artifact
+  routes at its own filesystem or another bucket. -> InvalidInputError (400)
 """
 
 from __future__ import annotations
@@ -373,6 +376,7 @@ def install(app: Any, settings: Settings | None = None) -> None:
 
 # -- artifact paths ------------------------------------------------------------------------------
 MAX_ARTIFACT_PATH_LENGTH = 4096
+MAX_NAME_BYTES = 255  # NAME_MAX of ext4, xfs, APFS; S3 keys allow more, but one rule for all
 _MAX_DECODINGS = 4
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 
@@ -412,6 +416,12 @@ def safe_artifact_path(raw: object, field_name: str = "artifact path") -> str:
         )
     if text.startswith("~"):
         raise InvalidInputError(field_name, raw, "must not start with '~'")
+    if any(len(s.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for s in text.split("/")):
+        # Longer than a file name may be on any common filesystem: refused here rather than
+        # failing half-way in the store.
+        raise InvalidInputError(
+            field_name, raw, f"has a path segment longer than {MAX_NAME_BYTES} bytes"
+        )
     # A look-alike of '..' (e.g. fullwidth dots) that a store might normalize into one.
     if any(
         unicodedata.normalize("NFKC", s) in ("..", ".") and s not in ("..", ".")
@@ -430,3 +440,61 @@ def contained_local_path(root: str | os.PathLike[str], relative: str) -> Path:
     if target != base and base not in target.parents:
         raise InvalidInputError("artifact path", relative, "leads outside the artifact root")
     return target
+
+
+_URL_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]+)://([^/?#]*)(.*)", re.DOTALL)
+
+
+def _place(location: str) -> tuple[str, str]:
+    """(scheme://authority, path) of an fsspec URL; a local path or file: URL is ("file", path).
+    The path is the raw rest of the text (query and fragment included) for the caller to check."""
+    if location.startswith("file:") and not location.startswith("file://"):
+        return "file", location[len("file:") :]
+    match = _URL_RE.fullmatch(location)
+    if match is None:
+        return "file", location
+    scheme, authority, rest = match.groups()
+    if scheme.lower() == "file":
+        # file://localhost/x and file:///x are local; file://host/x is another machine.
+        return (
+            ("file", rest)
+            if authority.lower() in ("", "localhost")
+            else ("file:" + authority, rest)
+        )
+    return f"{scheme.lower()}://{authority}", rest
+
+
+def location_inside(location: str, destination: str, field_name: str = "artifact_location") -> str:
+    """``location`` as ``<destination>/<clean relative path>`` when it lies within
+    ``destination`` (same scheme and bucket, a path under its prefix after normalizing, and no
+    traversal in any decoding of the rest); else `InvalidInputError` naming the field.
+
+    Built from the destination and the checked remainder, never from ``location`` itself, so
+    that what was checked is what is stored."""
+    if not isinstance(location, str):
+        raise InvalidInputError(field_name, location, "must be a string")
+    root_place, root_path = _place(destination.strip())
+    if root_place == "file":
+        root_path = os.path.abspath(root_path)
+    root_path = root_path.rstrip("/")
+    place, path = _place(location.strip())
+    refusal = (
+        f"must lie within the server's artifacts destination {destination.rstrip('/')}; "
+        "leave it out to use the default"
+    )
+    if place != root_place or not path.startswith("/"):
+        raise InvalidInputError(field_name, location, refusal)
+    if path.rstrip("/") == root_path:
+        relative = ""
+    elif path.startswith(root_path + "/"):
+        relative = path[len(root_path) + 1 :]
+    else:
+        raise InvalidInputError(field_name, location, refusal)
+    try:
+        clean = safe_artifact_path(relative, field_name)
+    except InvalidInputError as exc:
+        raise InvalidInputError(field_name, location, exc.reason) from None
+    root = destination.strip().rstrip("/")
+    if root_place == "file" and "://" not in root and not root.startswith("file:"):
+        root = root_path
+    return f"{root}/{clean}" if clean else root

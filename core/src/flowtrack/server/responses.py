@@ -41,8 +41,11 @@ def error(status: int, code: str, message: str, **extra: Any) -> JSON:
 
 def json_safe(value: Any) -> Any:
     """A value for an error body: JSON types as they are (long strings cut), the rest as repr."""
-    if value is None or isinstance(value, bool | int):
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, int):
+        # orjson writes 64-bit integers only; a bigger one (a fuzzed step) is shown as text.
+        return value if -(2**63) <= value < 2**64 else str(value)
     if isinstance(value, float):
         return enc_float(value)
     if isinstance(value, str):

@@ -32,7 +32,9 @@ class _Body(BaseModel):
 class ExperimentCreate(_Body):
     name: str
     artifact_location: str | None = Field(
-        None, description="Where the experiment's artifacts go (an fsspec URL on the server)."
+        None,
+        description="Where the experiment's artifacts go: a folder or fsspec URL within the "
+        "server's artifacts destination (anything else is a 400); default: a new folder there.",
     )
     tags: dict[str, str] = {}
 

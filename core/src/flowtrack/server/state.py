@@ -24,7 +24,8 @@ class ServerState:
     artifacts_destination: str
     # Filled by the auth layer when --auth is on; None means every request is allowed.
     auth: Any | None = None
-    # From the command line: "auth" (bool), "allowed_hosts" (list of str), "workers" (int),
+    # From the command line: "auth" (bool), "allowed_hosts" and "cors_origins" (lists of str),
+    # "max_body" and "max_json_body" (bytes), "default_permission" (str), "workers" (int),
     # "backend_store_uri" (str, password hidden), "ui" (bool: started by `flowtrack ui`).
     settings: dict[str, Any] = field(default_factory=dict)
     # experiment id -> artifact location; locations never change once set, so this is a cache.

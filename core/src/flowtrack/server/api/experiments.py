@@ -19,6 +19,7 @@ from flowtrack.server.api.access import (
     readable_experiment_ids,
 )
 from flowtrack.server.api.deps import State
+from flowtrack.server.hardening import location_inside
 from flowtrack.server.proxies import experiment_proxy
 from flowtrack.server.responses import JSON
 from flowtrack.server.schemas import ExperimentCreate, ExperimentIds, ExperimentName, KeyValue
@@ -37,8 +38,13 @@ def _one(state: ServerState, experiment_id: str) -> JSON:
 
 @router.post("/experiments", summary="Create an experiment", dependencies=logged_in())
 async def create_experiment(body: ExperimentCreate, request: Request, state: State) -> JSON:
+    location = body.artifact_location or None
+    if location is not None:
+        # Inside the server's artifacts destination only: the artifact routes read and write an
+        # experiment's location, which must not be a place of the client's choosing.
+        location = location_inside(location, state.artifacts_destination)
     experiment_id = await run_in_threadpool(
-        state.store.create_experiment, body.name, body.artifact_location, body.tags
+        state.store.create_experiment, body.name, location, body.tags
     )
     await grant_creator(request, experiment_id=experiment_id)
     return JSON({"experiment_id": experiment_id})

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from flowtrack.registry.sources import run_id_of
 from flowtrack.server.api.access import (
     EDIT,
     MANAGE,
@@ -28,18 +28,8 @@ from flowtrack.store.rest.codec import dataset_to_dict, stage_change_to_dict
 
 router = APIRouter(tags=["registry"])
 _NAME = {"model_name": "name"}
-_RUN_ID = re.compile(r"[0-9a-f]{32}")
 
 _V = "/registered-models/{name}/versions/{version}"
-
-
-def _source_run(body: VersionCreate) -> str | None:
-    if body.run_id:
-        return body.run_id
-    if body.source.startswith("runs:/"):
-        candidate = body.source[len("runs:/") :].lstrip("/").split("/", 1)[0]
-        return candidate if _RUN_ID.fullmatch(candidate) else None
-    return None
 
 
 @router.post(
@@ -51,7 +41,7 @@ def _source_run(body: VersionCreate) -> str | None:
 async def create_model_version(
     name: str, body: VersionCreate, request: Request, state: State, user: User
 ) -> JSON:
-    run_id = _source_run(body)
+    run_id = body.run_id or run_id_of(body.source)
     if run_id is not None:
         # Registering a run's files makes them readable through the model: the caller must
         # be able to read the run.

@@ -46,6 +46,20 @@ class AuthenticationRequired(_Refusal):
         return {"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'}
 
 
+class LoginThrottled(AuthenticationRequired):
+    """Too many failed log-ins for one user name (auth/throttle.py): HTTP 429, Retry-After."""
+
+    status = 429
+    error_code = "REQUEST_LIMIT_EXCEEDED"  # MLflow's code for 429; its client backs off
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        self.retry_after = max(1, retry_after)
+        super().__init__(message)
+
+    def _headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class PermissionDenied(_Refusal):
     """Authenticated, but without the permission the request needs: HTTP 403."""
 

@@ -50,8 +50,8 @@ class AuthMiddleware:
             # run in a worker thread so the event loop keeps serving other requests.
             principal = await anyio.to_thread.run_sync(auth.authenticate, header)
         except AuthenticationRequired as exc:
-            log.info("401 %s %s: %s", scope.get("method", ""), scope["path"], exc)
-            await _refuse(scope, send, 401, error_body(exc), error_headers(exc))
+            log.info("%s %s %s: %s", exc.status, scope.get("method", ""), scope["path"], exc)
+            await _refuse(scope, send, exc.status, error_body(exc), error_headers(exc))
             return
         except StoreUnavailableError as exc:
             log.warning("authentication could not reach the database: %s", exc)

@@ -25,6 +25,7 @@ from flowtrack.server.auth import credentials
 from flowtrack.server.auth.errors import AuthenticationRequired, PermissionDenied
 from flowtrack.server.auth.permissions import Permission, ResourceKind
 from flowtrack.server.auth.repository import AuthRepository, User
+from flowtrack.server.auth.throttle import LoginThrottle
 
 # How long a successful password check is remembered, so that a client sending Basic
 # credentials with every request pays for scrypt once a minute rather than every time. A
@@ -66,6 +67,7 @@ class AuthService:
         # Each scrypt check takes 32 MiB and ~0.3 s of a core: a burst of (bad) logins must not
         # take all the memory and CPU, so only a few run at once and the rest wait their turn.
         self._hashing = threading.BoundedSemaphore(max(2, min(4, os.cpu_count() or 2)))
+        self.throttle = LoginThrottle()
 
     # -- authentication ----------------------------------------------------------------
     def authenticate(self, authorization: str | None) -> Principal:
@@ -108,8 +110,10 @@ class AuthService:
     def password_login(self, name: str, password: str) -> Principal:
         found = self.repo.get_credentials(name)
         if found is None:
+            self.throttle.check(name)
             with self._hashing:
                 credentials.burn_time(password)
+            self.throttle.failed(name)
             raise AuthenticationRequired("invalid user name or password")
         user, stored = found
         key = hmac.new(
@@ -119,10 +123,15 @@ class AuthService:
         with self._lock:
             fresh = self._logins.get(key, 0.0) > now
         if not fresh:
+            # A password checked recently passes above even while the name is locked out: a
+            # running client is not stopped by someone guessing its password.
+            self.throttle.check(name)
             with self._hashing:
                 matches = credentials.verify_password(password, stored)
             if not matches:
+                self.throttle.failed(name)
                 raise AuthenticationRequired("invalid user name or password")
+            self.throttle.succeeded(name)
             with self._lock:
                 if len(self._logins) >= _LOGIN_CACHE_MAX:
                     self._logins = {k: t for k, t in self._logins.items() if t > now}

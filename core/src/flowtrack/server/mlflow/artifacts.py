@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
 from flowtrack.artifacts.fsspec_store import FsspecArtifactStore
+from flowtrack.server.artifacts import no_file_folder_clash
 from flowtrack.server.hardening import safe_artifact_path
 from flowtrack.server.mlflow import access
 from flowtrack.server.mlflow.errors import MlflowRoute, invalid, not_found
@@ -132,7 +133,8 @@ async def upload(path: str, request: Request, state: State) -> Response:
         with open(local, "wb") as f:
             async for chunk in request.stream():
                 f.write(chunk)
-        await run_in_threadpool(store.log_file, local, head)
+        with no_file_folder_clash(relative):
+            await run_in_threadpool(store.log_file, local, head)
     return json_response({})
 
 

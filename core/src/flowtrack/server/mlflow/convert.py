@@ -20,9 +20,8 @@ from urllib.parse import urlparse
 from flowtrack.entities import Experiment, Metric, Run, RunInfo
 from flowtrack.errors import InvalidInputError
 from flowtrack.registry.entities import ModelVersion, RegisteredModel
-from flowtrack.server.hardening import safe_artifact_path
+from flowtrack.server.hardening import location_inside, safe_artifact_path
 from flowtrack.server.mlflow.request import number
-from flowtrack.validation import validate_artifact_path
 
 SCHEME = "mlflow-artifacts"
 # Tags MLflow keeps for what flowtrack holds in columns; shown to the MLflow client when a run
@@ -65,24 +64,19 @@ def from_mlflow_uri(location: str, destination: str) -> str:
 
 def inside_destination(location: str, destination: str) -> str:
     """An experiment's ``artifact_location`` from an MLflow client, as a place inside the
-    server's artifact store. Anything else is refused: a location the server would read and
-    write for its API's artifact calls must not be one the client picks (MLflow's CVE class
-    of artifact_location tricks)."""
-    parsed = urlparse(location)
-    relative = parsed.path if parsed.scheme == SCHEME else None
-    if relative is None:
-        mapped = to_mlflow_uri(location, destination)
-        if not mapped.startswith(f"{SCHEME}:"):
-            raise InvalidInputError(
-                "artifact_location",
-                location,
-                "must be inside the server's artifact store (mlflow-artifacts:/<path>); leave "
-                "it out to use the default",
-            )
-        relative = mapped[len(SCHEME) + 1 :]
-    relative = validate_artifact_path(
-        safe_artifact_path(relative.strip("/"), "artifact_location"), "artifact_location"
-    )
+    server's artifact store: ``mlflow-artifacts:/<path>``, or a location within the artifacts
+    destination itself. Anything else is refused: a location the server would read and write
+    for its API's artifact calls must not be one the client picks (MLflow's CVE class of
+    artifact_location tricks)."""
+    if urlparse(location).scheme != SCHEME:
+        return location_inside(location, destination)
+    rest = location[len(SCHEME) + 1 :]
+    if rest.startswith("//"):  # mlflow-artifacts://host/path: the host is the server itself
+        rest = "/" + rest[2:].partition("/")[2]
+    try:
+        relative = safe_artifact_path(rest.strip("/"), "artifact_location")
+    except InvalidInputError as exc:
+        raise InvalidInputError("artifact_location", location, exc.reason) from None
     root = destination.rstrip("/")
     return f"{root}/{relative}" if relative else root
 

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 from fastapi import APIRouter
 
 from flowtrack.plugins import facade
+from flowtrack.registry.sources import run_id_of
 from flowtrack.server.mlflow import access
 from flowtrack.server.mlflow.convert import (
     SCHEME,
@@ -56,6 +57,11 @@ def _source(state: ServerState, params: Params) -> tuple[str, str | None]:
 def create(state: ServerState, params: Params) -> dict[str, Any]:
     """Register the next version of a model from a run's artifacts."""
     source, run_id = _source(state, params)
+    owner = run_id or run_id_of(source)
+    if owner is not None:
+        # Registering a run's files makes them readable through the model: the caller must be
+        # able to read the run (READ on its experiment), as flowtrack's own API requires.
+        access.check(params, access.READ, run_ids=[owner])
     version = state.store.create_model_version(
         name_of(params),
         source,

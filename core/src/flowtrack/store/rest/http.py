@@ -284,10 +284,17 @@ def error_from(
     if status == 409:
         return ConflictError(message)
     if status in (401, 403):
+        # Events refused this way wait in the journal (an AccessDeniedError is a
+        # StoreUnavailableError): the message says how to get them delivered.
+        if status == 401:
+            todo = f"set {ENV_TOKEN}, or {ENV_USERNAME} and {ENV_PASSWORD}"
+        else:
+            todo = "have the permission granted (docs/auth.md)"
         what = "refused the credentials" if status == 401 else "denied access"
         return AccessDeniedError(
-            f"the flowtrack server {base} {what} ({status}: {message}); set "
-            f"{ENV_TOKEN}, or {ENV_USERNAME} and {ENV_PASSWORD}",
+            f"the flowtrack server {base} {what} ({status}: {message}); {todo}, then run "
+            "`flowtrack sync` to deliver the events logged meanwhile (they stay in the local "
+            "journal)",
             status,
         )
     return StoreUnavailableError(f"the flowtrack server {base} failed: {status} {message}")
