@@ -189,16 +189,19 @@ def endpoint(
             params = await read_params(request)
             return json_response(await run_in_threadpool(handler, state, params))
 
-        router.add_api_route(
-            API + path,
-            serve,
-            methods=list(methods),
-            # Unique per route (several modules have a `create`): the path says which.
-            name="mlflow" + re.sub(r"\W+", "_", path) + "_" + "_".join(methods).lower(),
-            summary=(handler.__doc__ or handler.__name__).strip().splitlines()[0],
-            response_class=Response,
-            dependencies=[Depends(check) for check in access],
-        )
+        # One route per method: OpenAPI operation ids must be unique, and FastAPI derives one
+        # id for all the methods of a route.
+        for method in methods:
+            router.add_api_route(
+                API + path,
+                serve,
+                methods=[method],
+                # Unique per route (several modules have a `create`): the path says which.
+                name="mlflow" + re.sub(r"\W+", "_", path) + "_" + method.lower(),
+                summary=(handler.__doc__ or handler.__name__).strip().splitlines()[0],
+                response_class=Response,
+                dependencies=[Depends(check) for check in access],
+            )
         return handler
 
     return register
