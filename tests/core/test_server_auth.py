@@ -61,6 +61,16 @@ def _user_with_token(server: Server) -> tuple[str, str]:
     return name, token.json()["token"]
 
 
+def _grant_edit(server: Server, user: str, experiment: str) -> None:
+    grant = requests.put(
+        f"{server.url}/api/v1/auth/permissions",
+        json={"user": user, "permission": "EDIT", "experiment": experiment},
+        auth=(ADMIN, ADMIN_PW),
+        timeout=30,
+    )
+    assert grant.status_code == 200, grant.text
+
+
 def test_without_credentials_every_api_route_is_401(auth_server: Server) -> None:
     assert requests.get(f"{auth_server.url}/health", timeout=30).status_code == 200
     for method, path in (
@@ -138,13 +148,7 @@ def test_permissions_are_checked_and_refused_events_wait_for_a_grant(
             flowtrack.log_metric("m", 4.0)
         assert not flowtrack.flush(timeout=2)
     assert "403" in caplog.text
-    grant = requests.put(
-        f"{auth_server.url}/api/v1/auth/permissions",
-        json={"user": user, "permission": "EDIT", "experiment": experiment},
-        auth=(ADMIN, ADMIN_PW),
-        timeout=30,
-    )
-    assert grant.status_code == 200, grant.text
+    _grant_edit(auth_server, user, experiment)
     assert flowtrack.flush(timeout=30)
     got = client.get_run(refused.info.run_id)
     assert (got.info.status, got.data.metrics, got.info.user_id) == ("FINISHED", {"m": 4.0}, user)
@@ -192,13 +196,7 @@ def test_a_refused_process_leaves_its_events_for_flowtrack_sync(
     runner = CliRunner()
     refused = runner.invoke(cli, ["sync"])
     assert refused.exit_code == 1 and "not delivered" in refused.output, refused.output
-    grant = requests.put(
-        f"{auth_server.url}/api/v1/auth/permissions",
-        json={"user": user, "permission": "EDIT", "experiment": experiment},
-        auth=(ADMIN, ADMIN_PW),
-        timeout=30,
-    )
-    assert grant.status_code == 200, grant.text
+    _grant_edit(auth_server, user, experiment)
     delivered = runner.invoke(cli, ["sync"])
     assert delivered.exit_code == 0 and "delivered 1" in delivered.output, delivered.output
     got = flowtrack.Client().get_run(run_id)

@@ -287,6 +287,12 @@ def test_model_version_sources_outside_the_run_are_refused(
         assert site.files_outside() == before
 
 
+def _grant(site: Site, level: str) -> None:
+    body = {"user": USER[0], "permission": level, "experiment": site.experiment_id}
+    grant = site.client.request("PUT", "/api/v1/auth/permissions", user=ADMIN, body=body)
+    assert grant.status == 200, grant.body
+
+
 def test_registering_a_version_needs_read_on_the_source_run(auth_site: Site) -> None:
     site = auth_site
     repo = site.state.auth.repo  # type: ignore[union-attr]
@@ -301,13 +307,7 @@ def test_registering_a_version_needs_read_on_the_source_run(auth_site: Site) -> 
         made = client.request("POST", path, body=body, user=USER)
         assert made.status in (200, 201), made.body
     # ... but may not read the admin's experiment.
-    grant = client.request(
-        "PUT",
-        "/api/v1/auth/permissions",
-        user=ADMIN,
-        body={"user": USER[0], "permission": "NONE", "experiment": site.experiment_id},
-    )
-    assert grant.status == 200, grant.body
+    _grant(site, "NONE")
     attempts = [
         ("/api/v1/registered-models/eves/versions", {"source": run_source}),
         (
@@ -333,13 +333,7 @@ def test_registering_a_version_needs_read_on_the_source_run(auth_site: Site) -> 
         assert refused.json()["error_code"] == "PERMISSION_DENIED"
     assert _versions(site, "eves") == [] and _versions(site, "eves-mlflow") == []
     # With READ on the experiment it works, through both APIs.
-    grant = client.request(
-        "PUT",
-        "/api/v1/auth/permissions",
-        user=ADMIN,
-        body={"user": USER[0], "permission": "READ", "experiment": site.experiment_id},
-    )
-    assert grant.status == 200, grant.body
+    _grant(site, "READ")
     for path, body in (attempts[0], attempts[2]):
         done = client.request("POST", path, body=body, user=USER)
         assert done.status in (200, 201), (path, done.body)
