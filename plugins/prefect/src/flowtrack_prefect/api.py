@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
@@ -12,9 +11,6 @@ from flowtrack_prefect import engine, recorder
 
 F = TypeVar("F", Flow[Any, Any], Task[Any, Any])
 
-ENV_ENABLE = "FLOWTRACK_PREFECT_ENABLE"
-ENV_EXPERIMENT = "FLOWTRACK_PREFECT_EXPERIMENT"
-ENV_VERSION_OUTPUTS = "FLOWTRACK_PREFECT_VERSION_OUTPUTS"
 _HOOKS = ("on_running", "on_completion", "on_failure", "on_cancellation", "on_crashed")
 
 
@@ -124,15 +120,3 @@ def enable(experiment: str | None = None, version_outputs: bool = False) -> None
 def disable() -> None:
     """Undo `enable`; flows decorated with `tracked` are still recorded."""
     recorder.enabled.clear()
-
-
-def enable_from_environment() -> bool:
-    """`enable()` when FLOWTRACK_PREFECT_ENABLE is set to 1/true; True if it did."""
-    if os.environ.get(ENV_ENABLE, "").strip().lower() not in ("1", "true", "yes", "on"):
-        return False
-    enable(
-        experiment=os.environ.get(ENV_EXPERIMENT) or None,
-        version_outputs=os.environ.get(ENV_VERSION_OUTPUTS, "").strip().lower()
-        in ("1", "true", "yes", "on"),
-    )
-    return True
