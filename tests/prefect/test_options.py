@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import flowtrack
+import flowtrack_prefect
 import pytest
 from flowtrack.errors import InvalidInputError
 from prefect import flow, task
 
-import flowtrack_prefect
 from tests.core.faults import run_python
 from tests.prefect import flows
 from tests.prefect.helpers import by_task, children, flow_run, runs_of

@@ -36,6 +36,9 @@ class FlowHook:
         self.__name__ = "flowtrack"  # Prefect logs hooks by name
 
     def __call__(self, flow: Any, flow_run: Any, state: Any) -> None:
+        # A served or deployed flow may reach this process pickled, without `tracked` having
+        # run here: the engines are wrapped on its first state at the latest.
+        install()
         recorder.flow_state(flow, flow_run, state, self.options)
 
 
