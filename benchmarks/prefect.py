@@ -49,9 +49,8 @@ def main() -> int:
         _environment(Path(tmp))
         # Imported after the environment is set: Prefect reads its settings on import.
         import flowtrack
-        from prefect import flow, task
-
         from flowtrack_prefect import tracked
+        from prefect import flow, task
 
         @task
         def step(i: int) -> int:
