@@ -142,3 +142,16 @@ def train(n: int = 10) -> Any:
 def served(x: int = 1) -> int:
     flowtrack.log_metric("served_x", x)
     return square(x)
+
+
+@task
+def nap(seconds: float) -> None:
+    import time
+
+    time.sleep(seconds)
+
+
+@tracked(experiment="prefect-served")
+@flow
+def sleepy(seconds: float = 120.0) -> None:
+    nap(seconds)

@@ -78,13 +78,20 @@ def _async_task(original: Callable[..., Any]) -> Callable[..., Any]:
 def _record_flow(self: Any, state: Any) -> None:
     if self.flow_run is None:
         return
+    state = state or self.state
     try:
         options = _flow_options(self.flow)
+        if options is None and (state.is_crashed() or state.is_cancelling()):
+            # A tracked flow's own hooks for these states only run where Prefect's engine
+            # owns them; the record ends here too (ending twice is a no-op).
+            options = next(
+                (h.options for h in self.flow.on_running_hooks if isinstance(h, FlowHook)), None
+            )
     except Exception:
         log.warning("flowtrack: could not read flow %r", self.flow, exc_info=True)
         return
     if options is not None:
-        recorder.flow_state(self.flow, self.flow_run, state or self.state, options)
+        recorder.flow_state(self.flow, self.flow_run, state, options)
 
 
 def _sync_flow(original: Callable[..., None]) -> Callable[..., None]:

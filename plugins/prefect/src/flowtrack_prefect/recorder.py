@@ -159,7 +159,7 @@ def flow_state(flow: Any, flow_run: Any, state: Any, options: Options) -> None:
         if state.is_running():
             _flow_started(flow, flow_run, options)
         elif state.is_final() or state.is_cancelling():
-            _flow_ended(flow, flow_run, state)
+            _flow_ended(flow, flow_run, state, options)
     except Exception:
         log.warning("flowtrack: could not record flow run %s", flow_run.id, exc_info=True)
 
@@ -191,10 +191,12 @@ def _flow_started(flow: Any, flow_run: Any, options: Options) -> None:
         _records[key] = record
 
 
-def _flow_ended(flow: Any, flow_run: Any, state: Any) -> None:
+def _flow_ended(flow: Any, flow_run: Any, state: Any, options: Options) -> None:
     with _records_lock:
         record = _records.pop(str(flow_run.id), None)
     if record is None:
+        if state.is_crashed() or state.is_cancelled() or state.is_cancelling():
+            _end_elsewhere(flow_run, state, options)
         return
     status = _status(state)
     tags = {
@@ -219,6 +221,41 @@ def _flow_ended(flow: Any, flow_run: Any, state: Any) -> None:
             current_flow.reset(record.token)
         except ValueError:  # ended in another context than it started in
             current_flow.set(None)
+
+
+def _end_elsewhere(flow_run: Any, state: Any, options: Options) -> None:
+    """End the runs a flow run's process left RUNNING when it was killed or cancelled.
+
+    Prefect's runner (``serve``, workers) fires the on_crashed and on_cancellation hooks in its
+    own process after the flow run's process is gone; there, the runs are found in the store
+    by their ``prefect.flow_run_id`` tag (the flow run's and its task runs').
+    """
+    import flowtrack
+
+    client = flowtrack.Client()
+    if options.experiment:
+        experiment = client.get_experiment_by_name(options.experiment)
+        experiments = [experiment.experiment_id] if experiment is not None else []
+    else:
+        experiments = [e.experiment_id for e in _items(client.search_experiments())]
+    if not experiments:
+        return
+    found = client.search_runs(
+        experiments, filter=f"tags.`prefect.flow_run_id` = '{flow_run.id}'", max_results=50_000
+    )
+    status = _status(state)
+    for run in _items(found):
+        if run.info.status != "RUNNING":
+            continue
+        run_id = run.info.run_id
+        client.set_tag(run_id, "prefect.state", state.name or str(state.type))
+        if status == "FAILED":
+            client.set_tag(run_id, "flowtrack.error", _error(state))
+        client.set_terminated(run_id, status)
+
+
+def _items(found: Any) -> list[Any]:
+    return list(getattr(found, "items", found))
 
 
 def _register_model(record: Record, model: Any) -> None:
