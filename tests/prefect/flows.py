@@ -155,3 +155,43 @@ def nap(seconds: float) -> None:
 @flow
 def sleepy(seconds: float = 120.0) -> None:
     nap(seconds)
+
+
+@task
+def write_table(folder: str) -> Path:
+    out = Path(folder) / "table.txt"
+    out.write_text("a\n1\n2\n")
+    return out
+
+
+@task
+def read_table(path: Path) -> Any:
+    import pandas as pd
+
+    return pd.read_csv(path)
+
+
+@task
+def to_array(frame: Any) -> Any:
+    return frame["a"].to_numpy()
+
+
+@tracked(experiment="prefect-tests", version_outputs=True)
+@flow
+def lineage(folder: str) -> int:
+    return int(to_array(read_table(write_table(folder))).sum())
+
+
+class AbortError(BaseException):
+    """Not an Exception: Prefect reports the task and flow run as Crashed."""
+
+
+@task
+def aborting() -> None:
+    raise AbortError("stopped from outside")
+
+
+@tracked(experiment="prefect-tests")
+@flow
+def crashing() -> None:
+    aborting()

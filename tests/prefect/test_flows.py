@@ -142,3 +142,41 @@ def test_flow_that_raises_fails_its_run_and_reraises_unchanged() -> None:
     assert top.info.status == "FAILED"
     assert top.data.tags["flowtrack.error"] == "BoomError: bad input 42"
     assert flowtrack.active_run() is None  # nothing left active in the caller
+
+
+def test_lineage_between_task_runs(tmp_path: Path) -> None:
+    state = flows.lineage(str(tmp_path), return_state=True)
+    assert state.result() == 3
+    runs = runs_of("prefect-tests")
+    tasks = children(runs, flow_run(runs, _flow_run_id(state)))
+    (writer,), (reader,), (arrays,) = (
+        by_task(tasks, n) for n in ("write_table", "read_table", "to_array")
+    )
+    client = flowtrack.Client()
+    # The file one task returned is its output, and the input of the task it was passed to.
+    producer = client.get_producer(tmp_path / "table.txt")
+    assert producer is not None and producer.info.run_id == writer.info.run_id
+    (read,) = client.get_run_inputs(reader.info.run_id)
+    (written,) = client.get_run_outputs(writer.info.run_id)
+    assert read.version_id == written.version_id
+    assert [r.info.run_id for r in client.get_runs_reading(read.version_id)] == [reader.info.run_id]
+    (frame,) = client.get_run_outputs(reader.info.run_id)
+    assert frame.name == "read_table.parquet" and frame.size > 0
+    (array,) = client.get_run_outputs(arrays.info.run_id)
+    assert array.name == "to_array.npy"
+    # The same content is one version: a second run of the flow adds no new table version.
+    flows.lineage(str(tmp_path))
+    assert len(client.get_dataset_versions(tmp_path / "table.txt")) == 1
+
+
+def test_crashed_task_and_flow_end_failed() -> None:
+    with pytest.raises(flows.AbortError):
+        flows.crashing()
+    runs = runs_of("prefect-tests")
+    (top,) = [r for r in runs if r.data.tags.get("prefect.flow_name") == "crashing"]
+    (task_run,) = children(runs, top)
+    for run in (top, task_run):
+        assert run.info.status == "FAILED"
+        assert run.data.tags["prefect.state"] == "Crashed"
+    assert task_run.data.tags["flowtrack.error"] == "AbortError: stopped from outside"
+    assert flowtrack.active_run() is None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from typing import Any
 
 log = logging.getLogger("flowtrack.prefect")
 
@@ -45,18 +46,25 @@ def prefect_flow_run_url(flow_run_id: str) -> str | None:
     return f"{str(base).rstrip('/')}/runs/flow-run/{flow_run_id}"
 
 
-def create_run_artifact(tracking_uri: str, run_id: str, flow_name: str) -> None:
-    """A link artifact on the current Prefect flow run pointing to its flowtrack run."""
-    from prefect.artifacts import create_link_artifact
+def create_run_artifact(tracking_uri: str, run_id: str, flow_name: str, flow_run_id: Any) -> None:
+    """A link artifact on the Prefect flow run pointing to its flowtrack run.
 
-    create_link_artifact(  # type: ignore[call-arg]
-        link=flowtrack_run_url(tracking_uri, run_id),
-        link_text=f"flowtrack run {run_id[:8]}",
+    The artifact is what ``prefect.artifacts.create_link_artifact`` makes (a markdown link),
+    sent with the flow run's id: the flow run's context does not exist yet when its run starts.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import ArtifactCreate
+
+    url = flowtrack_run_url(tracking_uri, run_id)
+    request = ArtifactCreate(
+        type="markdown",
         key=ARTIFACT_KEY,
         description=f"The flowtrack run of this `{_markdown_safe(flow_name)}` flow run.",
-        # In an async flow's hook an event loop runs: still make the call now, not a coroutine.
-        _sync=True,
+        flow_run_id=flow_run_id,
+        data=f"[flowtrack run {run_id[:8]}]({url})",
     )
+    with get_client(sync_client=True) as client:
+        client.create_artifact(artifact=request)
 
 
 def _markdown_safe(text: str) -> str:

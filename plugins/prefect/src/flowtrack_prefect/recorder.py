@@ -187,6 +187,10 @@ def _flow_started(flow: Any, flow_run: Any, options: Options) -> None:
     )
     record = Record(state, options, None)
     record.token = current_flow.set(record)
+    try:
+        create_run_artifact(state.uri, state.run_id, flow.name, flow_run.id)
+    except Exception as exc:
+        log.warning("flowtrack: could not add the link artifact to flow run %s: %s", key, exc)
     with _records_lock:
         _records[key] = record
 
@@ -207,20 +211,32 @@ def _flow_ended(flow: Any, flow_run: Any, state: Any, options: Options) -> None:
         tags["flowtrack.error"] = _error(state)
     if not lineage.wait(record.jobs, LINEAGE_WAIT_S):
         log.warning("flowtrack: versioning of flow run %s's data is still running", flow_run.id)
+    if status != "FINISHED":
+        _end_open_tasks(record, status, tags)
     if status == "FINISHED" and record.options.register_model:
         _register_model(record, _value_of(state))
-    try:
-        create_run_artifact(record.state.uri, record.state.run_id, flow.name)
-    except Exception as exc:
-        log.warning(
-            "flowtrack: could not add the link artifact to flow run %s: %s", flow_run.id, exc
-        )
     _finish(record, status, tags, flush=True)
     if record.token is not None:
         try:
             current_flow.reset(record.token)
         except ValueError:  # ended in another context than it started in
             current_flow.set(None)
+
+
+def _end_open_tasks(flow_record: Record, status: str, tags: dict[str, str]) -> None:
+    """End the task runs of a failed flow run that Prefect never reported ended.
+
+    A task that crashes (a BaseException such as KeyboardInterrupt) leaves the task engine
+    without a final call to its hooks; its run must not stay RUNNING, nor stay the active run
+    of the code that catches the exception.
+    """
+    with _records_lock:
+        open_tasks = [(k, r) for k, r in _records.items() if r.flow is flow_record]
+        for key, _ in open_tasks:
+            del _records[key]
+    for _, task_record in open_tasks:
+        swept = {k: v for k, v in tags.items() if k != "prefect.attempts"}
+        _finish(task_record, status, swept, flush=False)
 
 
 def _end_elsewhere(flow_run: Any, state: Any, options: Options) -> None:
