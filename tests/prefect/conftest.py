@@ -7,6 +7,7 @@ when it is imported, so the environment is set here, before any test module impo
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
 import shutil
@@ -46,6 +47,7 @@ def prefect_env(home: Path, api_url: str) -> dict[str, str]:
 
 
 HOME = Path(tempfile.mkdtemp(prefix="flowtrack-prefect-"))
+atexit.register(shutil.rmtree, HOME, True)  # also when no test started the server
 PORT = _free_port()
 API_URL = f"http://127.0.0.1:{PORT}/api"
 os.environ.update(prefect_env(HOME, API_URL))
@@ -96,4 +98,3 @@ def prefect_server() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        shutil.rmtree(home, ignore_errors=True)

@@ -125,7 +125,10 @@ def _start(
         **_experiment_of(options, parent),
     )
     if params:
-        flowtrack.log_params(flatten(params))
+        try:  # the run is started and active: a param it refuses must not leave it half-made
+            flowtrack.log_params(flatten(params))
+        except Exception as exc:
+            log.warning("flowtrack: params of %s not logged: %s", name, exc)
     return active._state
 
 
