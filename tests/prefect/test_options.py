@@ -124,3 +124,28 @@ def test_bad_options_name_the_field(kwargs: dict[str, object], field: str) -> No
 def test_tracking_something_else_is_a_clear_error() -> None:
     with pytest.raises(InvalidInputError, match="must be a prefect Flow or Task"):
         flowtrack_prefect.tracked(print)  # type: ignore[type-var]
+
+
+def test_tracked_task_versions_its_result_inside_a_flow_that_does_not() -> None:
+    @flowtrack_prefect.tracked_task(version_outputs=True)
+    @task
+    def listed(n: int) -> list[int]:
+        return list(range(n))
+
+    @task
+    def unlisted(n: int) -> list[int]:
+        return list(range(n))
+
+    @flowtrack_prefect.tracked(experiment="prefect-mixed")
+    @flow
+    def mixed() -> None:
+        listed(3)
+        unlisted(3)
+
+    mixed()
+    runs = runs_of("prefect-mixed")
+    client = flowtrack.Client()
+    (versioned,) = by_task(runs, "listed")
+    (plain,) = by_task(runs, "unlisted")
+    assert [v.name for v in client.get_run_outputs(versioned.info.run_id)] == ["listed.json"]
+    assert client.get_run_outputs(plain.info.run_id) == []

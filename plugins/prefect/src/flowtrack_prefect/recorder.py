@@ -306,14 +306,19 @@ enabled: list[Options] = []  # `enable()`: every flow and task in the process
 
 
 def task_options(task: Any) -> Options | None:
-    """How to record ``task``'s runs, or None if they are not recorded."""
+    """How to record ``task``'s runs, or None if they are not recorded.
+
+    In a tracked flow run, the flow's options; a task marked with `tracked_task` also
+    versions its result if either asks for it.
+    """
+    own = tracked_tasks.get(getattr(task, "fn", None))
     flow = current_flow.get()
-    if flow is not None:
-        return flow.options.for_children()
-    found = tracked_tasks.get(getattr(task, "fn", None))
-    if found is not None:
-        return found
-    return enabled[0].for_children() if enabled else None
+    inherited = flow.options if flow is not None else (enabled[0] if enabled else None)
+    if inherited is None:
+        return own
+    if own is not None and own.version_outputs:
+        return Options(inherited.experiment, True, None)
+    return inherited.for_children()
 
 
 def task_state(task: Any, task_run: Any, state: Any) -> None:
