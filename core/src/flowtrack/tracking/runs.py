@@ -99,10 +99,14 @@ def _resolve_experiment(
     return found
 
 
-def _chosen_experiment(experiment_id: str | None) -> tuple[str | None, str | None]:
+def _chosen_experiment(
+    experiment_id: str | None, experiment_name: str | None = None
+) -> tuple[str | None, str | None]:
     """(id, name) of the experiment a new run goes to."""
     if experiment_id is not None:
         return str(experiment_id), None
+    if experiment_name is not None:
+        return None, validate_experiment_name(experiment_name)
     if _experiment["id"] or _experiment["name"]:
         return _experiment["id"], _experiment["name"]
     from_env = os.environ.get(config.ENV_EXPERIMENT)
@@ -176,12 +180,15 @@ def start_run(
     description: str | None = None,
     source_type: str = SourceType.PYTHON,
     source_ref: dict[str, Any] | None = None,
+    experiment_name: str | None = None,
 ) -> ActiveRun:
     """Start a run (or resume one with ``run_id``) and make it the active run.
 
     ``nested=True`` makes it a child of the active run (or of the run handed down by a parent
     process). ``source_type`` and ``source_ref`` say what produced it; the orchestrator
-    adapters set them (source_ref holds e.g. dag_id/run_id/task_id/try).
+    adapters set them (source_ref holds e.g. dag_id/run_id/task_id/try). ``experiment_name``
+    picks the experiment by name for this run only (created if new, also when the store is
+    down: then on delivery), without changing the active experiment.
     """
     uri = config.get_tracking_uri()
     active = context.stack()
@@ -210,7 +217,15 @@ def start_run(
         parent_run_id = parent.run_id if parent else None
     return ActiveRun(
         _create(
-            uri, experiment_id, run_name, parent_run_id, tags, description, source_type, source_ref
+            uri,
+            experiment_id,
+            run_name,
+            parent_run_id,
+            tags,
+            description,
+            source_type,
+            source_ref,
+            experiment_name,
         )
     )
 
@@ -224,6 +239,7 @@ def _create(
     description: str | None,
     source_type: str,
     source_ref: dict[str, Any] | None,
+    experiment_name: str | None = None,
 ) -> RunState:
     name = validate_run_name(run_name) if run_name else random_run_name()
     run_tags = facade.run_context()
@@ -231,7 +247,7 @@ def _create(
         run_tags[validate_key("tag key", key)] = validate_tag_value(key, value)
     if description:
         run_tags["flowtrack.note"] = validate_tag_value("flowtrack.note", description)
-    exp_id, exp_name = _chosen_experiment(experiment_id)
+    exp_id, exp_name = _chosen_experiment(experiment_id, experiment_name)
     artifact_location = None
     try:
         experiment = (

@@ -1,8 +1,9 @@
 """flowtrack plugin of the Prefect adapter.
 
-Today it tags runs started inside a Prefect deployment's flow run with its id, which Prefect
-workers export as ``PREFECT__FLOW_RUN_ID``. The ``tracked`` decorator comes with the Prefect
-adapter issue.
+It tags runs started inside a Prefect deployment's flow run with its id, which Prefect
+workers export as ``PREFECT__FLOW_RUN_ID`` (so a plain ``flowtrack.start_run`` in a flow's
+subprocess says which flow run it belongs to). The flow and task runs themselves are recorded
+by `flowtrack_prefect.tracked`; see docs/prefect.md.
 """
 
 from __future__ import annotations
