@@ -29,13 +29,13 @@ export function lineChart(container, series, { xMode = "step", height = 220 } = 
   const opts = {
     width,
     height,
-    scales: { x: { time: xMode === "time" } },
+    // One point (or all at one x): a small window around it, not uPlot's default of years.
+    scales: { x: { time: xMode === "time", range: (u, lo, hi) => (lo === hi ? [lo - 1, hi + 1] : [lo, hi]) } },
     axes: [
       { label: xMode === "time" ? "" : "step", stroke: "#6b7280", grid: { stroke: "#eef0f3" } },
       { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, size: 60 },
     ],
     cursor: { drag: { x: true, y: false } },
-    legend: { show: series.length > 1 || true },
     series: [
       { label: xMode === "time" ? "time" : "step" },
       ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, spanGaps: true, points: { show: s.xs.length < 60 } })),

@@ -74,7 +74,7 @@ async function rename(body, e) {
 async function remove(body, e) {
   const done = await ask({
     title: `Delete experiment “${e.name}”?`,
-    text: `Its ${e.runs.toLocaleString()} runs go with it. It can be restored (POST /api/v1/experiments/${e.experiment_id}/restore) until garbage collection.`,
+    text: `Its ${e.runs.toLocaleString()} runs go with it. It stays restorable: POST /api/v1/experiments/${e.experiment_id}/restore.`,
     ok: "Delete",
     danger: true,
     submit: () => api(`/api/v1/experiments/${enc(e.experiment_id)}`, { method: "DELETE" }),
