@@ -16,8 +16,10 @@ export function axis(values, padded = false) {
   const present = values.filter((v) => v !== undefined && v !== null && v !== "");
   const nums = present.map(Number);
   if (present.length && nums.every(Number.isFinite)) {
-    let lo = Math.min(...nums);
-    let hi = Math.max(...nums);
+    const min = Math.min(...nums);
+    const max = Math.max(...nums);
+    let lo = min;
+    let hi = max;
     if (lo === hi) {
       lo -= 1;
       hi += 1;
@@ -27,11 +29,15 @@ export function axis(values, padded = false) {
       lo -= margin;
       hi += margin;
     }
-    return { kind: "number", lo, hi, pos: (v) => (v === undefined || v === null || v === "" ? null : (Number(v) - lo) / (hi - lo)), ticks: [lo, (lo + hi) / 2, hi].map(fmtNum) };
+    const pos = (v) => (v === undefined || v === null || v === "" ? null : (Number(v) - lo) / (hi - lo));
+    // Ticks at the data's own lowest, middle and highest values.
+    const values = min === max ? [min] : [min, (min + max) / 2, max];
+    return { kind: "number", pos, ticks: values.map((v) => ({ label: fmtNum(v), p: pos(v) })) };
   }
   const cats = [...new Set(present.map(String))].sort();
   const step = cats.length > 1 ? 1 / (cats.length - 1) : 0;
-  return { kind: "category", cats, pos: (v) => (v === undefined || v === null ? null : cats.length > 1 ? cats.indexOf(String(v)) * step : 0.5), ticks: cats };
+  const pos = (v) => (v === undefined || v === null ? null : cats.length > 1 ? cats.indexOf(String(v)) * step : 0.5);
+  return { kind: "category", pos, ticks: cats.map((c) => ({ label: c, p: pos(c) })) };
 }
 
 // dims: [{label, values: [per run]}]; colors: per run; names: per run.
@@ -58,11 +64,7 @@ export function parallelCoordinates(dims, colors, names, { width = 900, height =
     const x = left + j * gap;
     svg.append(s("line", { x1: x, x2: x, y1: top, y2: bottom, stroke: "#9ca3af" }));
     svg.append(s("text", { x, y: top - 10, "text-anchor": "middle", class: "axis-label" }, d.label));
-    const ticks = axes[j].ticks;
-    ticks.forEach((t, k) => {
-      const p = axes[j].kind === "number" ? k / (ticks.length - 1) : axes[j].pos(t);
-      svg.append(s("text", { x: x + 6, y: y(p) + 4, class: "tick" }, t));
-    });
+    for (const t of axes[j].ticks) svg.append(s("text", { x: x + 6, y: y(t.p) + 4, class: "tick" }, t.label));
   });
   return svg;
 }
@@ -76,14 +78,12 @@ export function scatter(points, xLabel, yLabel, { width = 640, height = 360 } = 
   const X = (v) => pad.l + xa.pos(v) * (width - pad.l - pad.r);
   const Y = (v) => height - pad.b - ya.pos(v) * (height - pad.t - pad.b);
   svg.append(s("rect", { x: pad.l, y: pad.t, width: width - pad.l - pad.r, height: height - pad.t - pad.b, fill: "#fafbfc", stroke: "#e5e7eb" }));
-  xa.ticks.forEach((t, k) => {
-    const p = xa.kind === "number" ? k / (xa.ticks.length - 1) : xa.pos(t);
-    svg.append(s("text", { x: pad.l + p * (width - pad.l - pad.r), y: height - pad.b + 16, "text-anchor": "middle", class: "tick" }, t));
-  });
-  ya.ticks.forEach((t, k) => {
-    const p = ya.kind === "number" ? k / (ya.ticks.length - 1) : ya.pos(t);
-    svg.append(s("text", { x: pad.l - 6, y: height - pad.b - p * (height - pad.t - pad.b) + 4, "text-anchor": "end", class: "tick" }, t));
-  });
+  for (const t of xa.ticks) {
+    svg.append(s("text", { x: pad.l + t.p * (width - pad.l - pad.r), y: height - pad.b + 16, "text-anchor": "middle", class: "tick" }, t.label));
+  }
+  for (const t of ya.ticks) {
+    svg.append(s("text", { x: pad.l - 6, y: height - pad.b - t.p * (height - pad.t - pad.b) + 4, "text-anchor": "end", class: "tick" }, t.label));
+  }
   svg.append(s("text", { x: (width + pad.l) / 2, y: height - 6, "text-anchor": "middle", class: "axis-label" }, xLabel));
   svg.append(s("text", { x: 14, y: height / 2, "text-anchor": "middle", transform: `rotate(-90 14 ${height / 2})`, class: "axis-label" }, yLabel));
   for (const p of points) {

@@ -137,7 +137,7 @@ class RunsView {
     } catch (err) {
       if (err instanceof ApiError && err.status === 400) {
         this.errors.append(errorBox(err));
-        this.draw();
+        this.draw(true);
         return;
       }
       throw err;
@@ -216,10 +216,15 @@ class RunsView {
     );
   }
 
-  draw() {
+  draw(badFilter = false) {
     const { runs, columns, total } = this.s;
     const holder = clear(this.tableHolder);
     clear(this.footer);
+    if (badFilter) {
+      this.summary.textContent = `${total.toLocaleString()} runs`;
+      holder.append(empty("Fix the filter above (or press Clear) to see the runs."));
+      return;
+    }
     const shown = runs.length.toLocaleString();
     this.summary.textContent = this.s.filter
       ? `${shown}${this.s.token ? "+" : ""} runs match the filter (of ${total.toLocaleString()})`
