@@ -18,7 +18,7 @@ import requests
 
 from tests.core.serverfixtures import running_server
 from tests.core.uibrowser import Console, Seeded, browser, console, page, seeded, shot  # noqa: F401
-from tests.core.uiseed import XSS_NAME, XSS_PARAM
+from tests.core.uiseed import MANY, XSS_NAME, XSS_PARAM
 
 pytestmark = pytest.mark.slow
 
@@ -140,6 +140,23 @@ def test_runs_table_tree_sort_filter_columns(page: Any, seeded: Seeded, console:
     compare.click()
     page.wait_for_url("**/compare?runs=*")
     page.locator("#compare-params").wait_for()
+
+
+def test_runs_table_pages_as_it_scrolls(page: Any, seeded: Seeded) -> None:
+    page.goto(f"{seeded.url}/experiments/{seeded.ids['many_experiment']}")
+    summary = page.locator("#runs-summary")
+    summary.filter(has_text=f"100 of {MANY} runs").wait_for()
+    assert page.locator("#runs tbody tr").first.inner_text().split()[0] == f"run-{MANY - 1}"
+    # Scrolling the table to its end loads the next page, in place.
+    page.locator("#runs tbody tr").last.scroll_into_view_if_needed()
+    summary.filter(has_text=f"200 of {MANY} runs").wait_for()
+    assert page.locator(".table-scroll").evaluate("el => el.scrollTop") > 0
+    page.click("#load-more")
+    summary.filter(has_text=f"{MANY} of {MANY} runs").wait_for()
+    assert page.locator("#runs tbody tr").count() == MANY
+    assert page.locator("#load-more").count() == 0
+    names = {r.split()[0] for r in page.locator("#runs tbody tr").all_inner_texts()}
+    assert len(names) == MANY  # no run twice, none missing
 
 
 def test_run_page_sections_and_artifact_previews(
@@ -282,7 +299,7 @@ def test_unknown_experiment_and_run_are_404_pages(
     page.locator(".error-page h1", has_text="404").wait_for()
     assert "experiment '999' does not exist" in page.locator(".error-page").inner_text()
     shot(page, "404-experiment")
-    response = page.goto(f"{seeded.url}/runs/{'0' * 32}")
+    response = page.goto(f"{seeded.url}/runs/{'f' * 32}")
     assert response.status == 404
     page.locator(".error-page", has_text="does not exist").wait_for()
     console.expect("400")

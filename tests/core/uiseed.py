@@ -14,8 +14,10 @@ import json
 import math
 import struct
 import sys
+import time
 import zlib
 from pathlib import Path
+from typing import Any
 
 XSS_NAME = "<img src=x onerror=\"document.body.dataset.pwned='1'\">"
 XSS_PARAM = "<script>document.body.dataset.pwned='2'</script>"
@@ -45,6 +47,40 @@ def png(width: int = 96, height: int = 48) -> bytes:
         + chunk(b"IDAT", zlib.compress(rows))
         + chunk(b"IEND", b"")
     )
+
+
+MANY = 230  # more than two pages of the runs table
+
+
+def many_runs(store: Any, n: int) -> str:
+    """An experiment of n small runs, written as one event batch (fast)."""
+    experiment_id: str = store.create_experiment("many-runs")
+    stamp = int(time.time() * 1000) - n
+    events: list[dict[str, Any]] = []
+    for i in range(n):
+        run_id = f"{i:032x}"
+        events.append(
+            {
+                "op": "create_run",
+                "run_id": run_id,
+                "experiment_id": experiment_id,
+                "run_name": f"run-{i:03d}",
+                "start_time": stamp + i,
+                "tags": {},
+            }
+        )
+        events.append({"op": "param", "run_id": run_id, "key": "i", "value": str(i)})
+        events.append(
+            {
+                "op": "metrics",
+                "run_id": run_id,
+                "values": {"score": i / n},
+                "timestamp": stamp,
+                "step": 0,
+            }
+        )
+    assert not store.apply_events(events)
+    return experiment_id
 
 
 def seed(folder: Path) -> dict[str, object]:
@@ -116,6 +152,7 @@ def seed(folder: Path) -> dict[str, object]:
         flowtrack.log_metric("auc", 0.5)
 
     client = flowtrack.Client()
+    ids["many_experiment"] = many_runs(client.store, MANY)
     ids["empty_experiment"] = client.create_experiment("empty-experiment")
     ids["churn_experiment"] = client.get_experiment_by_name("churn-model").experiment_id
     ids["xss_experiment"] = client.get_experiment_by_name("xss <b>bold</b>").experiment_id

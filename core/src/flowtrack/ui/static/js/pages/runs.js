@@ -108,9 +108,13 @@ class RunsView {
       h("div", { class: "card table-card" }, h("div", { class: "table-head" }, this.summary), this.tableHolder, this.footer),
     );
     this.drawColumnsPanel();
-    this.observer = new IntersectionObserver((entries) => {
-      if (entries.some((en) => en.isIntersecting)) this.more();
-    });
+    // More runs load when the table is scrolled to its last rows (the button does it too).
+    this.observer = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((en) => en.isIntersecting)) this.more();
+      },
+      { root: this.tableHolder, rootMargin: "0px 0px 150px 0px" },
+    );
   }
 
   async applyFilter() {
@@ -218,6 +222,8 @@ class RunsView {
 
   draw(badFilter = false) {
     const { runs, columns, total } = this.s;
+    // Redrawn whole (the tree may change anywhere), at the same scroll position.
+    const scroll = [this.tableHolder.scrollTop, this.tableHolder.scrollLeft];
     const holder = clear(this.tableHolder);
     clear(this.footer);
     if (badFilter) {
@@ -268,11 +274,12 @@ class RunsView {
     const body = h("tbody", {});
     for (const [run, depth, childCount] of this.treeRows()) body.append(this.row(run, depth, childCount));
     holder.append(h("table", { class: "table runs-table", id: "runs" }, h("thead", {}, groupRow, headRow), body));
+    [holder.scrollTop, holder.scrollLeft] = scroll;
+    this.observer.disconnect();
     if (this.s.token) {
       const button = h("button", { class: "btn", id: "load-more", onclick: () => this.more() }, `Load ${PAGE} more`);
       this.footer.append(button);
-      this.observer.disconnect();
-      this.observer.observe(button);
+      this.observer.observe(body.lastElementChild);
     }
     this.updateCompare();
   }
