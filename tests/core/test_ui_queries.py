@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from flowtrack.store.sql.store import SqlStore
-from flowtrack.ui.queries import column_keys, run_activity
+from flowtrack.ui.queries import _keys_by_search, column_keys, run_activity
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -87,6 +87,8 @@ def test_column_keys_are_the_distinct_keys_of_active_runs(store: SqlStore) -> No
     assert keys["metrics"] == ["auc", "loss"]
     assert keys["tags"] == ["team"]
     assert keys["truncated"] is False
+    # Stores without SQL get the same answer through search_runs.
+    assert _keys_by_search(store, exp) == keys
     assert column_keys(store, store.create_experiment(f"e-{uuid.uuid4().hex[:6]}")) == {
         "params": [],
         "metrics": [],
