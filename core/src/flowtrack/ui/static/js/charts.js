@@ -29,8 +29,8 @@ export function lineChart(container, series, { xMode = "step", height = 220 } = 
   const opts = {
     width,
     height,
-    // One point (or all at one x): a small window around it, not uPlot's default of years.
-    scales: { x: { time: xMode === "time", range: (u, lo, hi) => (lo === hi ? [lo - 1, hi + 1] : [lo, hi]) } },
+    // One x value: a small window around it, not uPlot's default span of years.
+    scales: { x: xs.length === 1 ? { time: xMode === "time", auto: false, range: [xs[0] - 1, xs[0] + 1] } : { time: xMode === "time" } },
     axes: [
       { label: xMode === "time" ? "" : "step", stroke: "#6b7280", grid: { stroke: "#eef0f3" } },
       { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, size: 60 },
