@@ -333,6 +333,15 @@ def test_ui_with_auth_logs_in_and_respects_permissions(
         assert made.status_code == 201, made.text
         created = requests.post(f"{url}/api/v1/experiments", auth=ADMIN, json={"name": "admins"})
         experiment_id = created.json()["experiment_id"]
+        # A NONE grant hides an experiment from Bob altogether.
+        secret = requests.post(f"{url}/api/v1/experiments", auth=ADMIN, json={"name": "secret"})
+        secret_id = secret.json()["experiment_id"]
+        granted = requests.put(
+            f"{url}/api/v1/auth/permissions",
+            auth=ADMIN,
+            json={"user": BOB[0], "permission": "NONE", "experiment": secret_id},
+        )
+        assert granted.status_code == 200, granted.text
 
         # Bob (the default READ) sees the experiment and who he is, but cannot delete it.
         context = browser.new_context(
@@ -353,6 +362,12 @@ def test_ui_with_auth_logs_in_and_respects_permissions(
             error.filter(has_text="MANAGE").wait_for()
             assert "bob" in error.inner_text()
             shot(page, "auth-permission-denied")
+            page.get_by_role("button", name="Cancel").click()
+            assert page.locator("#experiments tr", has_text="secret").count() == 0
+            response = page.goto(f"{url}/experiments/{secret_id}")
+            assert response.status == 403
+            page.locator(".error-page h1", has_text="403").wait_for()
+            assert "NONE" in page.locator(".error-page").inner_text()
         finally:
             context.close()
         still = requests.get(f"{url}/api/v1/experiments/{experiment_id}", auth=ADMIN)
