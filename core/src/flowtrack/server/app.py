@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from flowtrack import __version__
 from flowtrack.server.responses import JSON, error, install_error_handlers
@@ -65,6 +65,7 @@ def open_store(backend_store_uri: str, artifacts_destination: str) -> TrackingSt
 
 
 def create_app(state: ServerState) -> FastAPI:
+    from flowtrack import ui
     from flowtrack.server import mlflow
     from flowtrack.server.api import router as api_router
     from flowtrack.server.api.guards import no_nul
@@ -94,13 +95,9 @@ def create_app(state: ServerState) -> FastAPI:
     async def version() -> JSON:
         return JSON({"version": __version__, "api": "v1"})
 
-    @app.get("/", include_in_schema=False)
-    async def root() -> RedirectResponse:
-        # The web UI comes later; until then the front page is the API's documentation.
-        return RedirectResponse("/docs")
-
     app.include_router(api_router, dependencies=[Depends(no_nul)])
     app.include_router(mlflow.router)
+    ui.install(app)  # the web UI: pages at /, /experiments/..., /runs/...; docs/ui.md
     _protect(app, state)
     return app
 
