@@ -38,6 +38,7 @@ def test_three_task_flow(tmp_path: Path) -> None:
     assert top.info.source_type == "prefect"
     assert top.data.tags["prefect.flow_name"] == "three-tasks"
     assert top.data.tags["prefect.ui_url"].endswith(f"/runs/flow-run/{_flow_run_id(state)}")
+    assert top.info.source_ref["url"] == top.data.tags["prefect.ui_url"]  # the UI links to it
     assert top.data.params["factor"] == "2.0" and top.data.params["path"] == str(data)
     assert top.data.params["config.a.b"] == "1"
     assert top.data.params["config.long"].endswith("[truncated by flowtrack: 7000 characters]")

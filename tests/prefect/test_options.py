@@ -105,7 +105,7 @@ def test_link_artifact_points_to_the_flowtrack_run() -> None:
         )
     links = [a for a in artifacts if a.key == "flowtrack-run" and a.flow_run_id == flow_run_id]
     assert len(links) == 1
-    assert f"http://127.0.0.1:5000/#/runs/{top.info.run_id}" in str(links[0].data)
+    assert f"http://127.0.0.1:5000/runs/{top.info.run_id}" in str(links[0].data)
 
 
 @pytest.mark.parametrize(

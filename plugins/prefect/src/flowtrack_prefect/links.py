@@ -1,6 +1,6 @@
 """Links both ways: the Prefect UI page of a flow run, and the flowtrack page of a run.
 
-The flowtrack page is ``<server>/#/runs/<run_id>``: the server's URL for a remote store
+The flowtrack page is ``<server>/runs/<run_id>``: the server's URL for a remote store
 (``http(s)://`` tracking URI), else the ``flowtrack ui`` default, http://127.0.0.1:5000.
 ``FLOWTRACK_UI_URL`` overrides both (e.g. a server behind a proxy).
 """
@@ -29,7 +29,7 @@ def flowtrack_ui_url(tracking_uri: str) -> str:
 
 
 def flowtrack_run_url(tracking_uri: str, run_id: str) -> str:
-    return f"{flowtrack_ui_url(tracking_uri)}/#/runs/{run_id}"
+    return f"{flowtrack_ui_url(tracking_uri)}/runs/{run_id}"
 
 
 def prefect_flow_run_url(flow_run_id: str) -> str | None:

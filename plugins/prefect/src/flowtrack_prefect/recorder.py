@@ -178,14 +178,17 @@ def _flow_started(flow: Any, flow_run: Any, options: Options) -> None:
     }
     if flow_run.deployment_id:
         tags["prefect.deployment_id"] = str(flow_run.deployment_id)
+    source_ref: dict[str, Any] = {"flow_name": flow.name, "flow_run_id": key}
     url = prefect_flow_run_url(key)
     if url:
         tags["prefect.ui_url"] = url
+        # The web UI's Source column links to source_ref["url"] (docs/ui.md).
+        source_ref["url"] = url
     state = _start(
         flow_run.name or flow.name,
         options,
         tags,
-        {"flow_name": flow.name, "flow_run_id": key},
+        source_ref,
         dict(flow_run.parameters or {}),
     )
     record = Record(state, options, None)
