@@ -134,6 +134,10 @@ def test_experiment_names_and_ids_are_checked() -> None:
     client.create_experiment("twice")
     with pytest.raises(ConflictError, match="experiment 'twice' already exists"):
         client.create_experiment("twice")
+    other = client.create_experiment("other")
+    with pytest.raises(ConflictError, match="experiment name 'twice' is taken by another"):
+        client.rename_experiment(other, "twice")
+    assert client.get_experiment(other).name == "other"  # unchanged
     with pytest.raises(InvalidInputError, match="invalid experiment_id 'abc'"):
         client.get_experiment("abc")
     with pytest.raises(NotFoundError, match="experiment '999' does not exist"):

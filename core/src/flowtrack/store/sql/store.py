@@ -230,7 +230,14 @@ class SqlStore(SqlRegistry):
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
         validate_experiment_name(new_name)
-        self._set_experiment(experiment_id, name=new_name)
+        try:
+            self._set_experiment(experiment_id, name=new_name)
+        except ConflictError as exc:
+            # The unique index on the name is the only constraint a rename can break; say
+            # which name, not the database's wording.
+            raise ConflictError(
+                f"experiment name {new_name!r} is taken by another experiment; choose another"
+            ) from exc
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
         with self._write() as conn:
