@@ -1,12 +1,15 @@
-"""Metric history read as columns (the server's read path): order, ties, NaN, both backends."""
+"""The server's read paths in the SQL store: metric history as columns (order, ties, NaN, both
+backends) and the plan of a metric-filtered search."""
 
 from __future__ import annotations
 
 import math
 import uuid
+from pathlib import Path
 
 from flowtrack.entities import Metric
 from flowtrack.store.sql.blocks import columns, pack
+from flowtrack.store.sql.search import build_run_search
 from flowtrack.store.sql.store import SqlStore
 
 
@@ -58,4 +61,15 @@ def test_store_history_and_columns_agree(store_uri: str) -> None:
     assert got.metrics("m") == history
     assert got.page(1, 3).steps == [3, 3]
     assert store.get_metric_columns(run_id, "other").steps == []
+    store.close()
+
+
+def test_a_metric_filter_starts_from_the_key_value_index_on_sqlite(tmp_path: Path) -> None:
+    # A selective filter must not probe every run of the experiment (see search.py).
+    store = SqlStore(f"sqlite:///{tmp_path / 'plan.db'}")
+    query = build_run_search([1], "metrics.m3 > 0.99", ["metrics.m3 DESC"], "active_only", 10, 0)
+    with store.engine.connect() as conn:
+        sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        plan = " / ".join(row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+    assert "latest_metrics USING INDEX ix_latest_metrics_key_value (key=? AND value>?)" in plan
     store.close()
