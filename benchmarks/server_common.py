@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -20,26 +21,33 @@ import requests
 
 RESULTS = Path(__file__).resolve().parent / "results" / "server-latest.json"
 
+# Each case keeps both servers up and takes its figures in rounds, flowtrack then MLflow in
+# each round; the ratio is the median over the rounds of the ratio within a round (paired: the
+# machine is shared, and its load drifts between rounds more than within one).
 SIZES: dict[str, dict[str, int]] = {
     "full": {
         "ingest_ft": 200_000,
-        "ingest_ml": 50_000,
-        "calls_ft": 2_000,
-        "calls_ml": 300,
+        "ingest_ml": 20_000,
+        "ingest_rounds": 3,
+        "calls_ft": 1_000,
+        "calls_ml": 100,
+        "calls_rounds": 3,
         "search_runs": 10_000,
-        "search_reps": 5,
+        "search_rounds": 5,
         "history_points": 100_000,
-        "history_reps": 3,
+        "history_rounds": 5,
     },
     "small": {
         "ingest_ft": 20_000,
-        "ingest_ml": 5_000,
-        "calls_ft": 300,
-        "calls_ml": 50,
+        "ingest_ml": 3_000,
+        "ingest_rounds": 2,
+        "calls_ft": 200,
+        "calls_ml": 30,
+        "calls_rounds": 2,
         "search_runs": 1_000,
-        "search_reps": 3,
+        "search_rounds": 3,
         "history_points": 10_000,
-        "history_reps": 3,
+        "history_rounds": 3,
     },
 }
 CASES = ("ingest", "log_metric", "search", "history")
@@ -161,6 +169,9 @@ def server(tool: str, prepare: Any = None) -> Iterator[ServerProcess]:
         _wait(running)
         yield running
     finally:
+        if proc.poll() is not None:  # died on its own: say why before the folder goes
+            print(f"the {tool} server exited:", file=sys.stderr)
+            print((folder / "server.log").read_text()[-3000:], file=sys.stderr)
         running.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -188,3 +199,8 @@ def flowtrack_client(url: str) -> Iterator[Any]:
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def paired(a: list[float], b: list[float]) -> float:
+    """The median over rounds of a / b within the same round."""
+    return statistics.median(x / y for x, y in zip(a, b, strict=True))

@@ -6,8 +6,9 @@ Names follow MLflow's entities so that habits carry over (`run.info.run_id`, `ru
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class RunStatus(enum.StrEnum):
@@ -60,6 +61,32 @@ class Metric:
     value: float
     timestamp: int
     step: int = 0
+
+
+class MetricColumns(NamedTuple):
+    """A metric's history as three parallel lists, sorted by step then timestamp: what the
+    server sends and pages through without a `Metric` object per point."""
+
+    steps: list[int]
+    timestamps: list[int]
+    values: list[float]
+
+    @classmethod
+    def of(cls, points: Sequence[Metric]) -> MetricColumns:
+        return cls(
+            [m.step for m in points], [m.timestamp for m in points], [m.value for m in points]
+        )
+
+    def metrics(self, key: str) -> list[Metric]:
+        return [
+            Metric(key, v, t, s)
+            for s, t, v in zip(self.steps, self.timestamps, self.values, strict=True)
+        ]
+
+    def page(self, start: int, stop: int) -> MetricColumns:
+        return MetricColumns(
+            self.steps[start:stop], self.timestamps[start:stop], self.values[start:stop]
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,16 +13,33 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from flowtrack.entities import Metric
+from flowtrack.entities import Metric, MetricColumns
 
 MIN_POINTS = 3
 
 
 def downsample(points: Sequence[Metric], max_points: int) -> list[Metric]:
     ordered = sorted(points, key=lambda m: (m.step, m.timestamp))
-    n = len(ordered)
+    return [ordered[i] for i in keep_indices([m.value for m in ordered], max_points)]
+
+
+def downsample_columns(points: MetricColumns, max_points: int) -> MetricColumns:
+    """`downsample` of a history already sorted by step then timestamp."""
+    keep = keep_indices(points.values, max_points)
+    if len(keep) == len(points.values):
+        return points
+    return MetricColumns(
+        [points.steps[i] for i in keep],
+        [points.timestamps[i] for i in keep],
+        [points.values[i] for i in keep],
+    )
+
+
+def keep_indices(values: Sequence[float], max_points: int) -> list[int]:
+    """The positions to keep of values in step order: first, last, and each bucket's extremes."""
+    n = len(values)
     if n <= max_points:
-        return ordered
+        return list(range(n))
     buckets = max(1, (max_points - 2) // 2)
     keep = {0, n - 1}
     inner = n - 2
@@ -31,12 +48,12 @@ def downsample(points: Sequence[Metric], max_points: int) -> list[Metric]:
         end = 1 + (b + 1) * inner // buckets
         lowest = highest = -1
         for i in range(start, end):
-            value = ordered[i].value
+            value = values[i]
             if math.isnan(value):
                 continue
-            if lowest < 0 or value < ordered[lowest].value:
+            if lowest < 0 or value < values[lowest]:
                 lowest = i
-            if highest < 0 or value > ordered[highest].value:
+            if highest < 0 or value > values[highest]:
                 highest = i
         if lowest < 0:
             if start < end:
@@ -44,4 +61,4 @@ def downsample(points: Sequence[Metric], max_points: int) -> list[Metric]:
             continue
         keep.add(lowest)
         keep.add(highest)
-    return [ordered[i] for i in sorted(keep)]
+    return sorted(keep)

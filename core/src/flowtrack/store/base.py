@@ -6,7 +6,15 @@ import abc
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from flowtrack.entities import DatasetVersion, Experiment, Metric, PagedList, Run, ViewType
+from flowtrack.entities import (
+    DatasetVersion,
+    Experiment,
+    Metric,
+    MetricColumns,
+    PagedList,
+    Run,
+    ViewType,
+)
 from flowtrack.store.events import Event, Rejection
 
 if TYPE_CHECKING:
@@ -91,6 +99,11 @@ class TrackingStore(abc.ABC):
 
     @abc.abstractmethod
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]: ...
+
+    def get_metric_columns(self, run_id: str, key: str) -> MetricColumns:
+        """The history as columns, sorted by step then timestamp (the server's read path)."""
+        points = sorted(self.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp))
+        return MetricColumns.of(points)
 
     @abc.abstractmethod
     def delete_run(self, run_id: str) -> None: ...

@@ -23,7 +23,7 @@ from flowtrack.server.api.access import (
     needs,
 )
 from flowtrack.server.api.deps import State
-from flowtrack.server.downsample import MIN_POINTS, downsample
+from flowtrack.server.downsample import MIN_POINTS, downsample_columns
 from flowtrack.server.events import check_batch
 from flowtrack.server.proxies import run_proxy
 from flowtrack.server.responses import JSON
@@ -235,14 +235,18 @@ def get_metric_history(
     page_token: str | None = None,
     max_points: int | None = Query(None, ge=MIN_POINTS, le=MAX_HISTORY_PAGE),
 ) -> JSON:
-    points = state.store.get_metric_history(run_id, key)
-    if not points:
+    points = state.store.get_metric_columns(run_id, key)
+    if not points.steps:
         state.store.get_run(run_id)  # an unknown run is a 404, an unknown key an empty list
     if max_points is not None:
         return JSON(
-            {**history_to_dict(key, downsample(points, max_points)), "next_page_token": None}
+            {
+                **history_to_dict(key, downsample_columns(points, max_points)),
+                "next_page_token": None,
+            }
         )
     offset = decode_token(guards.page_token(page_token))
-    page = points[offset : offset + max_results]
-    token = encode_token(offset + max_results) if offset + max_results < len(points) else None
+    page = points.page(offset, offset + max_results)
+    more = offset + max_results < len(points.steps)
+    token = encode_token(offset + max_results) if more else None
     return JSON({**history_to_dict(key, page), "next_page_token": token})

@@ -18,7 +18,16 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from flowtrack.entities import DatasetVersion, Experiment, FileInfo, Metric, Run, RunData, RunInfo
+from flowtrack.entities import (
+    DatasetVersion,
+    Experiment,
+    FileInfo,
+    Metric,
+    MetricColumns,
+    Run,
+    RunData,
+    RunInfo,
+)
 from flowtrack.errors import InvalidInputError
 from flowtrack.registry.entities import ModelVersion, RegisteredModel, RegistryEvent, StageChange
 
@@ -139,12 +148,14 @@ def _located(location: str, proxy: str | None, proxy_base: str | None) -> str:
 # -- metric history: columns, which are smaller and faster than an object per point ----------
 
 
-def history_to_dict(key: str, points: Sequence[Metric]) -> dict[str, Any]:
+def history_to_dict(key: str, points: Sequence[Metric] | MetricColumns) -> dict[str, Any]:
+    if not isinstance(points, MetricColumns):
+        points = MetricColumns.of(points)
     return {
         "key": key,
-        "steps": [m.step for m in points],
-        "timestamps": [m.timestamp for m in points],
-        "values": enc_floats([m.value for m in points]),
+        "steps": points.steps,
+        "timestamps": points.timestamps,
+        "values": enc_floats(points.values),
     }
 
 

@@ -18,6 +18,7 @@ from flowtrack.entities import (
     Experiment,
     LifecycleStage,
     Metric,
+    MetricColumns,
     PagedList,
     Run,
     RunData,
@@ -28,7 +29,7 @@ from flowtrack.errors import ConflictError, InvalidInputError, NotFoundError, St
 from flowtrack.store.events import Event, Rejection
 from flowtrack.store.paging import decode_token, encode_token
 from flowtrack.store.sql import lineage, schema
-from flowtrack.store.sql.blocks import history
+from flowtrack.store.sql.blocks import columns
 from flowtrack.store.sql.dialect import insert_ignore, upsert
 from flowtrack.store.sql.engine import make_engine
 from flowtrack.store.sql.ingest import apply_events
@@ -323,12 +324,15 @@ class SqlStore(SqlRegistry):
             return [r[0] for r in rows]
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        return self.get_metric_columns(run_id, key).metrics(key)
+
+    def get_metric_columns(self, run_id: str, key: str) -> MetricColumns:
         b = schema.metric_blocks.c
         with self._read() as conn:
             rows = conn.execute(
                 select(b.data, b.count).where(b.run_id == run_id, b.key == key).order_by(b.id)
             ).all()
-        return history(key, ((bytes(r[0]), int(r[1])) for r in rows))
+        return columns((bytes(r[0]), int(r[1])) for r in rows)
 
     def _set_run_stage(self, run_id: str, stage: LifecycleStage) -> None:
         deleted_time = _now() if stage == LifecycleStage.DELETED else None
