@@ -3,7 +3,7 @@ every page is opened and clicked through, its content checked, the console kept 
 errors, and a screenshot saved under test-artifacts/ui/. The last test runs a server with
 --auth: the browser logs in (HTTP Basic) and the UI cannot do what the user may not.
 
-One module, so that the session's browser (a fixture imported from uibrowser.py) is one."""
+One module, so that the browser (a module-scoped fixture imported from uibrowser.py) starts once."""
 
 # The fixtures are imported from uibrowser.py and named again as test parameters:
 # ruff: noqa: F811

@@ -74,7 +74,10 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
         yield Seeded(server, ids)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is started, asyncio sees a running
+# event loop in the main thread (its greenlet dispatcher), and every later test that runs sync
+# code which checks for one (Prefect's flows, asyncio.run) would take the async path.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing: ./scripts/setup installs Debian's chromium")
