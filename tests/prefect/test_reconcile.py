@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,19 +17,10 @@ from flowtrack.entities import Run, RunData, RunInfo
 from flowtrack_prefect.reconcile import RECONCILED_TAG, PrefectState, decide
 
 from tests.core.faults import run_python
-from tests.prefect.helpers import runs_of
+from tests.prefect.helpers import runs_of, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENT = "prefect-served"  # the `sleepy` flow's
-
-
-def _wait_for(check: Any, seconds: float = 120) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        found = check()
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.5)
 
 
 def _running() -> list[Run]:
@@ -56,7 +46,7 @@ def orphan(prefect_server: str) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        runs = _wait_for(lambda: len(_running()) == 2 and _running())
+        runs = wait_for(lambda: len(_running()) == 2 and _running(), 120)
         assert runs, "the flow's process did not record its flow run and task run"
         (flow_run_id,) = {r.data.tags["prefect.flow_run_id"] for r in runs}
         proc.send_signal(signal.SIGKILL)

@@ -9,7 +9,7 @@ from flowtrack_prefect.reconcile import DEFAULT_GRACE_S, ENV_GRACE
 
 @click.group()
 def prefect() -> None:
-    """Prefect adapter: end runs whose Prefect flow runs ended unrecorded."""
+    """Prefect adapter: end runs left RUNNING."""
 
 
 @prefect.command()
