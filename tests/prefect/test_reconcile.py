@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -171,3 +172,29 @@ def test_decide_keeps_the_end_after_the_start_and_respects_the_grace() -> None:
     assert recent.status is None and "grace" in recent.reason
     unknown = decide(run, {}, {}, now_ms=100_000, grace_ms=0)
     assert unknown.status is None and unknown.reason == "not found in the Prefect API"
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_prefect_api_down_is_a_clear_error_and_changes_nothing() -> None:
+    flowtrack.set_experiment("prefect-orphans")
+    left = flowtrack.start_run(tags={"prefect.flow_run_id": "8f0e8d52-7a47-4d0e-9a4f-7f3c1c1e2a11"})
+    flowtrack.flush()
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "flowtrack"), "prefect", "reconcile", "--grace", "0"],
+        env={**os.environ, "PREFECT_API_URL": f"http://127.0.0.1:{_closed_port()}/api"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "could not read the Prefect API (PREFECT_API_URL)" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert flowtrack.Client().get_run(left.info.run_id).info.status == "RUNNING"
+    flowtrack.end_run()

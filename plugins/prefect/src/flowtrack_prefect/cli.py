@@ -40,11 +40,18 @@ def reconcile(dry_run: bool, grace: float, experiments: tuple[str, ...]) -> None
     prefect.state and prefect.state_message. A task run Prefect does not know as ended ends
     as its flow run did. Runs whose flow run is still running in Prefect are left alone.
     """
+    import httpx
     from flowtrack.cli import output
 
     from flowtrack_prefect import reconcile as rc
 
-    outcomes = rc.reconcile(experiments=experiments or None, grace_s=grace, dry_run=dry_run)
+    try:
+        outcomes = rc.reconcile(experiments=experiments or None, grace_s=grace, dry_run=dry_run)
+    except (httpx.HTTPError, OSError) as exc:
+        raise click.ClickException(
+            f"could not read the Prefect API (PREFECT_API_URL): {type(exc).__name__}: {exc}; "
+            "nothing was changed"
+        ) from exc
     if not outcomes:
         click.echo("No RUNNING Prefect runs.")
         return

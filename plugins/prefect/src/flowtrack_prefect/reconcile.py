@@ -134,7 +134,7 @@ def reconcile(
     flow_states, task_states = read_states(flow_ids, task_ids, deadline)
     now_ms = int(time.time() * 1000)
     outcomes = [
-        Outcome(r.info.run_id, r.info.run_name, _tag(r, "flow"), None, note=LOCAL)
+        Outcome(r.info.run_id, r.info.run_name, _tag(r, "flow"), _tag(r, "task"), note=LOCAL)
         if _tag(r, "flow") in skip
         else decide(r, flow_states, task_states, now_ms, int(grace_s * 1000))
         for r in runs
