@@ -143,3 +143,20 @@ def test_client_create_log_and_terminate() -> None:
         {"k": "v"},
     )
     assert client.get_experiment(experiment_id).tags == {"owner": "me"}
+
+
+def test_run_user_follows_the_user_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The user is cached per process, keyed on what getpass.getuser() reads.
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        monkeypatch.delenv(name, raising=False)
+    users = []
+    for name in ("alice", "bob", "alice"):
+        monkeypatch.setenv("USER", name)
+        with flowtrack.start_run() as run:
+            pass
+        users.append(flowtrack.Client().get_run(run.info.run_id).info.user_id)
+    monkeypatch.setenv("LOGNAME", "carol")  # getpass reads LOGNAME before USER
+    with flowtrack.start_run() as run:
+        pass
+    users.append(flowtrack.Client().get_run(run.info.run_id).info.user_id)
+    assert users == ["alice", "bob", "alice", "carol"]

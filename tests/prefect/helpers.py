@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import flowtrack
 from flowtrack.entities import Run
 
@@ -29,3 +32,13 @@ def children(runs: list[Run], parent: Run) -> list[Run]:
 
 def by_task(runs: list[Run], name: str) -> list[Run]:
     return [r for r in runs if r.data.tags.get("prefect.task_name") == name]
+
+
+def wait_for(check: Any, seconds: float = 90) -> Any:
+    """``check()``'s first truthy answer, polled twice a second; its last answer at the end."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = check()
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)

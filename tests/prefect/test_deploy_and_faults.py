@@ -15,7 +15,7 @@ import flowtrack.testing
 import pytest
 
 from tests.core.faults import missing_pg_database, run_python
-from tests.prefect.helpers import children, runs_of
+from tests.prefect.helpers import children, runs_of, wait_for
 
 pytestmark = [pytest.mark.usefixtures("prefect_server"), pytest.mark.slow]
 
@@ -63,15 +63,6 @@ def _run_deployment(name: str, timeout: float, **parameters: object) -> Any:
             time.sleep(1)
 
 
-def _wait_for(check: Any, seconds: float = 90) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        found = check()
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.5)
-
-
 def test_served_flow_runs_are_recorded(serving: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     flow_run = _run_deployment("served/ft-served", 120, x=3)
     assert flow_run.state is not None and flow_run.state.is_completed()
@@ -108,10 +99,10 @@ def test_cancelled_served_flow_ends_its_runs_killed(
         ]
 
     # The flow run and its task run are recorded as RUNNING by the flow run's process.
-    assert len(_wait_for(lambda: len(mine()) == 2 and mine())) == 2
+    assert len(wait_for(lambda: len(mine()) == 2 and mine())) == 2
     with get_client(sync_client=True) as client:
         client.set_flow_run_state(flow_run.id, Cancelling(), force=True)
-    ended = _wait_for(lambda: all(r.info.status != "RUNNING" for r in mine()) and mine())
+    ended = wait_for(lambda: all(r.info.status != "RUNNING" for r in mine()) and mine())
     assert ended, [(r.info.run_name, r.info.status) for r in mine()]
     assert sorted(r.info.status for r in ended) == ["KILLED", "KILLED"]
 

@@ -19,7 +19,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flowtrack_prefect import lineage
+from flowtrack_prefect import lineage, reconcile
 from flowtrack_prefect.links import create_run_artifact, prefect_flow_run_url
 from flowtrack_prefect.params import flatten, truncate
 
@@ -199,6 +199,11 @@ def _flow_started(flow: Any, flow_run: Any, options: Options) -> None:
         log.warning("flowtrack: could not add the link artifact to flow run %s: %s", key, exc)
     with _records_lock:
         _records[key] = record
+    try:  # once per process: end the runs that flow runs of dead processes left RUNNING
+        reconcile.start_background()
+        reconcile.note_local(key)
+    except Exception as exc:
+        log.warning("flowtrack: could not start reconciling Prefect runs: %s", exc)
 
 
 def _flow_ended(flow: Any, flow_run: Any, state: Any, options: Options) -> None:
