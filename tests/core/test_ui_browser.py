@@ -308,6 +308,183 @@ def test_unknown_experiment_and_run_are_404_pages(
     page.locator(".error-page h1", has_text="400").wait_for()
 
 
+def lineage_nodes(page: Any) -> set[str]:
+    # The graph is fetched when its card scrolls into view.
+    page.locator(".lineage-card").scroll_into_view_if_needed()
+    graph = page.locator("#lineage-graph")
+    graph.wait_for()
+    return {n.get_attribute("data-node") for n in graph.locator("a.node").all()}
+
+
+def test_models_page_lists_models(page: Any, seeded: Seeded) -> None:
+    page.goto(seeded.url + "/models")
+    table = page.locator("#models")
+    table.wait_for()
+    churn = table.locator("tr[data-model='churn-classifier']")
+    assert "v2" in churn.inner_text()
+    assert "@champion → v1" in churn.inner_text()
+    assert "Predicts which customers leave." in churn.inner_text()
+    assert "no versions" in table.locator("tr[data-model='fraud-detector']").inner_text()
+    assert page.locator(".nav a.active").inner_text() == "Models"
+    shot(page, "6-models")
+    churn.get_by_role("link", name="churn-classifier").click()
+    page.wait_for_url("**/models/churn-classifier")
+    page.locator("#versions").wait_for()
+
+
+def test_model_page_versions_data_lineage_history(page: Any, seeded: Seeded) -> None:
+    ids = seeded.ids
+    page.goto(f"{seeded.url}/models/churn-classifier?version=1")
+    versions = page.locator("#versions")
+    versions.wait_for()
+    assert versions.locator("tbody tr").count() == 2
+    v1 = versions.locator("tr[data-version='1']")
+    assert v1.get_attribute("class") == "chosen"
+    assert "Production" in v1.locator(".stage").inner_text()
+    assert "@champion" in v1.locator(".aliases").inner_text()
+    source = v1.get_by_role("link", name="train-best")
+    assert source.get_attribute("href") == f"/runs/{ids['train']}"
+    assert "alpha 0.5 from the sweep" in versions.locator("tr[data-version='2']").inner_text()
+    # The data the source run read, linked to its dataset page.
+    data = page.locator("#version-datasets")
+    data.wait_for()
+    link = data.get_by_role("link", name="churn-train")
+    assert link.get_attribute("href") == "/data/churn-train"
+    history = page.locator("#history").inner_text()
+    for action in ("create_model", "create_version", "set_alias", "transition_stage"):
+        assert action in history
+    # The chain: prepare-data wrote the version train-best read, and v1 came from train-best.
+    nodes = lineage_nodes(page)
+    assert {
+        "model:churn-classifier/1",
+        f"run:{ids['train']}",
+        f"dataset:{ids['prepare-data-output']}",
+        f"run:{ids['prepare-data']}",
+    } <= nodes
+    edge = f"run:{ids['train']} registered model:churn-classifier/1"
+    assert page.locator(f"#lineage-graph path[data-edge='{edge}']").count() == 1
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "6-model")
+    page.locator(f"#lineage-graph a[data-node='run:{ids['prepare-data']}']").click()
+    page.wait_for_url(f"**/runs/{ids['prepare-data']}")
+
+
+def test_model_page_alias_and_stage_actions(page: Any, seeded: Seeded, console: Console) -> None:
+    url = seeded.url
+    page.goto(f"{url}/models/churn-classifier")
+    v2 = page.locator("#versions tr[data-version='2']")
+    v2.get_by_role("button", name="Set alias").click()
+    page.get_by_label("Alias", exact=True).fill("challenger")
+    page.locator("dialog button[type=submit]").click()
+    page.locator("#versions tr[data-version='2'] .aliases", has_text="@challenger").wait_for()
+    alias = requests.get(f"{url}/api/v1/registered-models/churn-classifier/aliases/challenger")
+    assert alias.json()["version"] == 2
+
+    # A reserved alias is refused with the server's message; the dialog stays open.
+    console.expect("400")
+    page.locator("#versions tr[data-version='2']").get_by_role("button", name="Set alias").click()
+    page.get_by_label("Alias", exact=True).fill("latest")
+    page.locator("dialog button[type=submit]").click()
+    error = page.locator("dialog .form-error")
+    error.filter(has_text="reserved").wait_for()
+    assert "latest" in error.inner_text()
+    shot(page, "6-model-alias-refused")
+    page.get_by_role("button", name="Cancel").click()
+
+    # v2 to Production, archiving v1 (which was there).
+    page.locator("#versions tr[data-version='2']").get_by_role("button", name="Stage…").click()
+    page.get_by_label("Stage", exact=True).select_option("Production")
+    page.get_by_label("Archive the other versions in that stage").check()
+    page.locator("dialog button[type=submit]").click()
+    page.locator("#versions tr[data-version='1'] .stage", has_text="Archived").wait_for()
+    assert "Production" in page.locator("#versions tr[data-version='2'] .stage").inner_text()
+    found = requests.get(f"{url}/api/v1/registered-models/churn-classifier/versions/1").json()
+    assert found["current_stage"] == "Archived"
+
+    # Delete the alias from its chip.
+    page.get_by_role("button", name="Delete alias challenger").click()
+    page.locator("dialog button[type=submit]").click()
+    page.locator("#versions .aliases", has_text="@challenger").wait_for(state="detached")
+    gone = requests.get(f"{url}/api/v1/registered-models/churn-classifier/aliases/challenger")
+    assert gone.status_code == 404
+    assert "delete_alias" in page.locator("#history").inner_text()
+
+
+def test_data_pages_list_versions_and_lineage(page: Any, seeded: Seeded) -> None:
+    ids = seeded.ids
+    page.goto(seeded.url + "/data")
+    table = page.locator("#datasets-list")
+    table.wait_for()
+    train = table.locator("tr[data-name='churn-train']")
+    assert train.locator("td").nth(1).inner_text() == "2"
+    assert "prepare-data" in train.inner_text()
+    assert table.locator("tr[data-name='churn-raw']").count() == 1
+    shot(page, "5-data")
+    train.get_by_role("link", name="churn-train").click()
+    page.wait_for_url("**/data/churn-train")
+    versions = page.locator("#dataset-versions tbody tr")
+    versions.first.wait_for()
+    assert versions.count() == 2
+    newest = page.locator(f"tr[data-version-id='{ids['prepare-data-output']}']")
+    assert newest.get_attribute("class") == "chosen"
+    assert newest.locator(".written-by").inner_text() == "prepare-data"
+    assert newest.locator(".read-by").inner_text() == "train-best"
+    older = page.locator(f"tr[data-version-id='{ids['prepare-v0-output']}']")
+    assert "no run yet" in older.locator(".read-by").inner_text()
+    # Around the newest version: its writer read churn-raw; its reader made churn-classifier v1.
+    nodes = lineage_nodes(page)
+    assert {
+        f"run:{ids['prepare-data']}",
+        f"run:{ids['train']}",
+        "model:churn-classifier/1",
+    } <= nodes
+    assert any(
+        n.startswith("dataset:") and n != f"dataset:{ids['prepare-data-output']}" for n in nodes
+    )
+    focus = page.locator("#lineage-graph a.node.focus")
+    assert focus.get_attribute("data-node") == f"dataset:{ids['prepare-data-output']}"
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "5-dataset")
+
+    # The older version, chosen from the table.
+    older.get_by_role("link").first.click()
+    page.wait_for_url(f"**/data/churn-train?version={ids['prepare-v0-output']}")
+    assert f"run:{ids['prepare-v0']}" in lineage_nodes(page)
+    page.locator(f"#lineage-graph a[data-node='run:{ids['prepare-v0']}']").click()
+    page.wait_for_url(f"**/runs/{ids['prepare-v0']}")
+
+
+def test_run_page_links_data_models_and_lineage(page: Any, seeded: Seeded) -> None:
+    ids = seeded.ids
+    page.goto(f"{seeded.url}/runs/{ids['train']}")
+    datasets = page.locator("#datasets")
+    datasets.wait_for()
+    assert datasets.get_by_role("link", name="churn-train").get_attribute("href") == (
+        "/data/churn-train"
+    )
+    models = page.locator("#model-versions")
+    assert models.get_by_role("link", name="churn-classifier").get_attribute("href") == (
+        "/models/churn-classifier"
+    )
+    nodes = lineage_nodes(page)
+    assert {f"run:{ids['train']}", f"dataset:{ids['prepare-data-output']}"} <= nodes
+    page.locator("#lineage-graph a[data-node='model:churn-classifier/1']").click()
+    page.wait_for_url("**/models/churn-classifier?version=1")
+    page.locator("#versions tr.chosen[data-version='1']").wait_for()
+
+
+def test_unknown_model_and_dataset_are_404_pages(
+    page: Any, seeded: Seeded, console: Console
+) -> None:
+    console.expect("404")
+    response = page.goto(f"{seeded.url}/models/no-such-model")
+    assert response.status == 404
+    page.locator(".error-page", has_text="no-such-model").wait_for()
+    response = page.goto(f"{seeded.url}/data/no-such-data")
+    assert response.status == 404
+    page.locator(".error-page", has_text="'no-such-data' does not exist").wait_for()
+
+
 # -- with --auth -----------------------------------------------------------------------------------
 
 

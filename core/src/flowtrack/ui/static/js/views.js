@@ -71,3 +71,8 @@ export function demoHint() {
 
 export const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#4b5563", "#ea580c"];
 export const color = (i) => PALETTE[i % PALETTE.length];
+
+export function stageBadge(stage) {
+  const name = stage || "None";
+  return h("span", { class: `badge stage stage-${name.toLowerCase()}` }, name);
+}
