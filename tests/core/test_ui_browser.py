@@ -468,6 +468,9 @@ def test_run_page_links_data_models_and_lineage(page: Any, seeded: Seeded) -> No
     )
     nodes = lineage_nodes(page)
     assert {f"run:{ids['train']}", f"dataset:{ids['prepare-data-output']}"} <= nodes
+    assert datasets.locator("td", has_text="prepare-data").count() == 1  # created by
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "3-run-lineage")
     page.locator("#lineage-graph a[data-node='model:churn-classifier/1']").click()
     page.wait_for_url("**/models/churn-classifier?version=1")
     page.locator("#versions tr.chosen[data-version='1']").wait_for()
@@ -545,8 +548,85 @@ def test_ui_with_auth_logs_in_and_respects_permissions(
             assert response.status == 403
             page.locator(".error-page h1", has_text="403").wait_for()
             assert "NONE" in page.locator(".error-page").inner_text()
+            registry_and_data_with_auth(page, url, console, experiment_id, secret_id)
         finally:
             context.close()
         still = requests.get(f"{url}/api/v1/experiments/{experiment_id}", auth=ADMIN)
         assert still.status_code == 200 and still.json()["lifecycle_stage"] == "active"
         assert console.unexpected() == []
+
+
+def _admin_run(url: str, experiment_id: str, name: str, direction: str) -> str:
+    """A run of the admin's that read or wrote the dataset secret-features."""
+    made = requests.post(
+        f"{url}/api/v1/runs", auth=ADMIN, json={"experiment_id": experiment_id, "run_name": name}
+    )
+    run_id: str = made.json()["info"]["run_id"]
+    version = {
+        "op": "dataset",
+        "run_id": run_id,
+        "direction": direction,
+        "version_id": "5" * 32,
+        "name": "secret-features",
+        "uri": "/data/secret-features",
+        "digest": "f" * 64,
+        "algorithm": "blake3",
+        "size": 10,
+        "file_count": 1,
+        "mode": "snapshot",
+        "created_by_run_id": None,
+        "created_time": 1,
+    }
+    link = {"op": "run_dataset", "run_id": run_id, "uri": version["uri"], "digest": "f" * 64}
+    events = [version, {**link, "direction": direction}]
+    written = requests.post(f"{url}/api/v1/events", auth=ADMIN, json={"events": events})
+    assert written.status_code == 200 and not written.json()["rejections"], written.text
+    return run_id
+
+
+def registry_and_data_with_auth(
+    page: Any, url: str, console: Console, experiment_id: str, secret_id: str
+) -> None:
+    """Bob (READ; NONE on the secret experiment): the empty registry and data pages say what to
+    run; he cannot set an alias; runs of the secret experiment are left out of the data pages."""
+    page.goto(url + "/models")
+    assert "flowtrack.register_model()" in page.locator(".hint").inner_text()
+    shot(page, "6-models-empty")
+    page.goto(url + "/data")
+    assert "flowtrack data add" in page.locator(".hint").inner_text()
+    shot(page, "5-data-empty")
+
+    writer = _admin_run(url, secret_id, "secret-writer", "output")
+    reader = _admin_run(url, experiment_id, "admins-reader", "input")
+    requests.post(f"{url}/api/v1/registered-models", auth=ADMIN, json={"name": "admins-model"})
+    registered = requests.post(
+        f"{url}/api/v1/registered-models/admins-model/versions",
+        auth=ADMIN,
+        json={"source": f"runs:/{reader}/model"},
+    )
+    assert registered.status_code == 200, registered.text
+
+    page.goto(url + "/models/admins-model")
+    page.locator("#versions tr[data-version='1']").get_by_role("button", name="Set alias").click()
+    page.get_by_label("Alias", exact=True).fill("mine")
+    page.locator("dialog button[type=submit]").click()
+    error = page.locator("dialog .form-error")
+    error.filter(has_text="EDIT").wait_for()
+    assert "bob" in error.inner_text()
+    shot(page, "6-model-permission-denied")
+    page.get_by_role("button", name="Cancel").click()
+    nodes = lineage_nodes(page)
+    assert f"run:{reader}" in nodes and f"dataset:{'5' * 32}" in nodes
+    assert f"run:{writer}" not in nodes  # in the experiment Bob may not read
+
+    page.goto(url + "/data/secret-features")
+    row = page.locator("#dataset-versions tbody tr")
+    row.wait_for()
+    assert row.locator(".read-by").inner_text() == "admins-reader"
+    assert "secret-writer" not in row.inner_text()
+    assert (
+        requests.get(
+            f"{url}/api/v1/registered-models/admins-model/aliases/mine", auth=ADMIN
+        ).status_code
+        == 404
+    )

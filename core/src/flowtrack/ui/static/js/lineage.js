@@ -46,7 +46,7 @@ export function lineageCard(path, title = "Lineage") {
   return box;
 }
 
-const NOTHING = "Nothing linked yet: runs link to data with flowtrack.log_input(path) and flowtrack.log_output(path) (or `flowtrack data add` inside a run), and to models with flowtrack.register_model(...).";
+const NOTHING = "Nothing linked yet: a run links to data with flowtrack.log_input(path) and flowtrack.log_output(path), and to models with flowtrack.register_model(...).";
 
 function legend() {
   return h(
@@ -122,7 +122,7 @@ function title(node) {
 function subtitle(node) {
   if (node.kind === "run") return node.status;
   if (node.kind === "model") return [node.stage !== "None" ? node.stage : "", ...(node.aliases || []).map((a) => `@${a}`)].filter(Boolean).join(" ") || "no stage";
-  return `${node.digest.slice(0, 10)} · ${fmtBytes(node.size)} · ${node.file_count} file${node.file_count === 1 ? "" : "s"}`;
+  return `${node.digest.slice(0, 8)} · ${fmtBytes(node.size)} · ${node.file_count} file${node.file_count === 1 ? "" : "s"}`;
 }
 
 export function nodeUrl(node) {

@@ -1,5 +1,5 @@
 // Pieces several pages show: errors, run sources, run links.
-import { runUrl } from "./api.js";
+import { api, runUrl } from "./api.js";
 import { h } from "./dom.js";
 
 const TITLES = {
@@ -75,4 +75,12 @@ export const color = (i) => PALETTE[i % PALETTE.length];
 export function stageBadge(stage) {
   const name = stage || "None";
   return h("span", { class: `badge stage stage-${name.toLowerCase()}` }, name);
+}
+
+// run id -> run name, for the ids given (unknown or unreadable ones are left out).
+export async function runNames(ids) {
+  const wanted = [...new Set(ids.filter(Boolean))];
+  if (!wanted.length) return new Map();
+  const { runs } = await api("/api/v1/runs/get", { method: "POST", body: { run_ids: wanted } }).catch(() => ({ runs: [] }));
+  return new Map(runs.map((r) => [r.info.run_id, r.info.run_name]));
 }

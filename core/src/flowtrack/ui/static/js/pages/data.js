@@ -1,6 +1,7 @@
 // Page 5, data: every dataset (the versions logged under one name) with its latest version.
 import { api, datasetUrl, fmtAgo, fmtBytes, fmtTime, runUrl } from "../api.js";
 import { card, h } from "../dom.js";
+import { runNames } from "../views.js";
 
 export async function render(root) {
   document.title = "Data · flowtrack";
@@ -40,23 +41,16 @@ export async function render(root) {
   );
 }
 
-// run id -> run name, for the ids given (unknown or unreadable ones are left out).
-export async function runNames(ids) {
-  const wanted = [...new Set(ids.filter(Boolean))];
-  if (!wanted.length) return new Map();
-  const { runs } = await api("/api/v1/runs/get", { method: "POST", body: { run_ids: wanted } }).catch(() => ({ runs: [] }));
-  return new Map(runs.map((r) => [r.info.run_id, r.info.run_name]));
-}
-
 function dataHint() {
   return h(
     "div",
     { class: "hint" },
-    h("p", {}, "No data versions yet. Record what a run reads and writes with ", h("code", {}, "flowtrack.log_input()"), " and ", h("code", {}, "flowtrack.log_output()"), ", or version files with ", h("code", {}, "flowtrack data add"), ":"),
+    h("p", {}, "No data versions yet. Record what a run reads and writes with ", h("code", {}, "flowtrack.log_input()"), " and ", h("code", {}, "flowtrack.log_output()"), ":"),
     h(
       "pre",
       { class: "snippet" },
       'import flowtrack\n\nwith flowtrack.start_run():\n    flowtrack.log_input("data/train.csv")\n    ...\n    flowtrack.log_output("data/features.parquet", name="features")',
     ),
+    h("p", { class: "muted small" }, "Files versioned with ", h("code", {}, "flowtrack data add"), " show here once a run logs them (inside the data repo, a run's snapshot uses the repo's cache)."),
   );
 }

@@ -4,7 +4,7 @@
 import { api, datasetUrl, enc, fmtAgo, fmtBytes, fmtTime, modelUrl, runUrl } from "../api.js";
 import { ask, card, clear, crumbs, empty, h } from "../dom.js";
 import { lineageCard } from "../lineage.js";
-import { errorBox, stageBadge } from "../views.js";
+import { errorBox, runNames, stageBadge } from "../views.js";
 
 const STAGES = ["None", "Staging", "Production", "Archived"];
 
@@ -21,7 +21,7 @@ async function draw(root, name) {
     api("/api/v1/model-versions", { query: { filter: `name = '${name}'`, order_by: "version_number DESC" } }),
     api(`${base}/history`),
   ]);
-  const runs = await sourceRuns(versions);
+  const runs = await runNames(versions.map((v) => v.run_id));
   const wanted = Number(new URLSearchParams(location.search).get("version"));
   const chosen = versions.find((v) => v.version === wanted) || versions[0] || null;
 
@@ -70,17 +70,9 @@ function facts(model) {
   );
 }
 
-async function sourceRuns(versions) {
-  const ids = [...new Set(versions.map((v) => v.run_id).filter(Boolean))];
-  if (!ids.length) return new Map();
-  const { runs } = await api("/api/v1/runs/get", { method: "POST", body: { run_ids: ids } }).catch(() => ({ runs: [] }));
-  return new Map(runs.map((r) => [r.info.run_id, r]));
-}
-
 function runCell(v, runs) {
   if (!v.run_id) return h("span", { class: "mono small" }, v.source);
-  const run = runs.get(v.run_id);
-  return h("a", { href: runUrl(v.run_id), class: "run-link", title: v.source }, run ? run.info.run_name : v.run_id.slice(0, 8));
+  return h("a", { href: runUrl(v.run_id), class: "run-link", title: v.source }, runs.get(v.run_id) || v.run_id.slice(0, 8));
 }
 
 function versionsTable(root, name, versions, runs, chosen) {
@@ -123,14 +115,13 @@ function versionsTable(root, name, versions, runs, chosen) {
 }
 
 function versionFacts(v, runs) {
-  const run = v.run_id ? runs.get(v.run_id) : null;
   return h(
     "dl",
     { class: "kv-list" },
     h("dt", {}, "Source"),
     h("dd", {}, h("code", { class: "mono small" }, v.source)),
     h("dt", {}, "Source run"),
-    h("dd", {}, v.run_id ? h("a", { href: runUrl(v.run_id) }, run ? run.info.run_name : v.run_id) : "—"),
+    h("dd", {}, v.run_id ? h("a", { href: runUrl(v.run_id) }, runs.get(v.run_id) || v.run_id) : "—"),
     h("dt", {}, "Registered"),
     h("dd", {}, `${fmtTime(v.creation_timestamp)}${v.user_id ? ` by ${v.user_id}` : ""}`),
     h("dt", {}, "Status"),

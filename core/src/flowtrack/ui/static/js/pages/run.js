@@ -5,7 +5,7 @@ import { chartCard, history, lineChart, whenVisible, xModeSwitch } from "../char
 import { card, clear, crumbs, empty, h, statusBadge } from "../dom.js";
 import { artifactsBrowser } from "../artifacts.js";
 import { lineageCard } from "../lineage.js";
-import { errorBox, runLink, sourceCell, sourceDetail, stageBadge } from "../views.js";
+import { errorBox, runLink, runNames, sourceCell, sourceDetail, stageBadge } from "../views.js";
 
 const SYSTEM = "system/";
 
@@ -146,7 +146,8 @@ async function datasetsView(runId) {
     ...inputs.versions.map((d) => ["input", d]),
     ...outputs.versions.map((d) => ["output", d]),
   ];
-  if (!rows.length) return empty("No datasets recorded: flowtrack.log_input(...) / log_output(...), or `flowtrack data add` inside a run.");
+  if (!rows.length) return empty("No datasets recorded: flowtrack.log_input(path) / flowtrack.log_output(path) in the run records what it read and wrote.");
+  const creators = await runNames(rows.map(([, d]) => d.created_by_run_id));
   return h(
     "table",
     { class: "table", id: "datasets" },
@@ -164,7 +165,7 @@ async function datasetsView(runId) {
           h("td", {}, h("a", { href: datasetUrl(d.name, d.version_id), class: "mono small", title: `${d.algorithm}:${d.digest}` }, d.digest.slice(0, 12))),
           h("td", { class: "num" }, fmtBytes(d.size)),
           h("td", { class: "num" }, d.file_count),
-          h("td", {}, d.created_by_run_id ? h("a", { href: runUrl(d.created_by_run_id) }, d.created_by_run_id === runId ? "this run" : d.created_by_run_id.slice(0, 8)) : "—"),
+          h("td", {}, d.created_by_run_id ? h("a", { href: runUrl(d.created_by_run_id) }, d.created_by_run_id === runId ? "this run" : creators.get(d.created_by_run_id) || d.created_by_run_id.slice(0, 8)) : "—"),
         ),
       ),
     ),
