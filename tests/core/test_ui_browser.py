@@ -369,6 +369,21 @@ def test_model_page_versions_data_lineage_history(page: Any, seeded: Seeded) -> 
     page.wait_for_url(f"**/runs/{ids['prepare-data']}")
 
 
+def refused_alias(page: Any, version: int, alias: str, expected: str, screenshot: str) -> str:
+    """Set an alias from the model page that the server refuses: the dialog stays open with
+    the server's message (which must hold ``expected``); its text."""
+    row = page.locator(f"#versions tr[data-version='{version}']")
+    row.get_by_role("button", name="Set alias").click()
+    page.get_by_label("Alias", exact=True).fill(alias)
+    page.locator("dialog button[type=submit]").click()
+    error = page.locator("dialog .form-error")
+    error.filter(has_text=expected).wait_for()
+    text: str = error.inner_text()
+    shot(page, screenshot)
+    page.get_by_role("button", name="Cancel").click()
+    return text
+
+
 def test_model_page_alias_and_stage_actions(page: Any, seeded: Seeded, console: Console) -> None:
     url = seeded.url
     page.goto(f"{url}/models/churn-classifier")
@@ -382,14 +397,7 @@ def test_model_page_alias_and_stage_actions(page: Any, seeded: Seeded, console: 
 
     # A reserved alias is refused with the server's message; the dialog stays open.
     console.expect("400")
-    page.locator("#versions tr[data-version='2']").get_by_role("button", name="Set alias").click()
-    page.get_by_label("Alias", exact=True).fill("latest")
-    page.locator("dialog button[type=submit]").click()
-    error = page.locator("dialog .form-error")
-    error.filter(has_text="reserved").wait_for()
-    assert "latest" in error.inner_text()
-    shot(page, "6-model-alias-refused")
-    page.get_by_role("button", name="Cancel").click()
+    assert "latest" in refused_alias(page, 2, "latest", "reserved", "6-model-alias-refused")
 
     # v2 to Production, archiving v1 (which was there).
     page.locator("#versions tr[data-version='2']").get_by_role("button", name="Stage…").click()
@@ -607,18 +615,15 @@ def registry_and_data_with_auth(
     assert registered.status_code == 200, registered.text
 
     page.goto(url + "/models/admins-model")
-    page.locator("#versions tr[data-version='1']").get_by_role("button", name="Set alias").click()
-    page.get_by_label("Alias", exact=True).fill("mine")
-    page.locator("dialog button[type=submit]").click()
-    error = page.locator("dialog .form-error")
-    error.filter(has_text="EDIT").wait_for()
-    assert "bob" in error.inner_text()
-    shot(page, "6-model-permission-denied")
-    page.get_by_role("button", name="Cancel").click()
+    assert "bob" in refused_alias(page, 1, "mine", "EDIT", "6-model-permission-denied")
     nodes = lineage_nodes(page)
     assert f"run:{reader}" in nodes and f"dataset:{'5' * 32}" in nodes
     assert f"run:{writer}" not in nodes  # in the experiment Bob may not read
 
+    page.goto(url + "/data")
+    listed = page.locator("#datasets-list tr[data-name='secret-features']")
+    listed.wait_for()
+    assert listed.locator(".written-by").inner_text() == "—"
     page.goto(url + "/data/secret-features")
     row = page.locator("#dataset-versions tbody tr")
     row.wait_for()

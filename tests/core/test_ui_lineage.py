@@ -2,12 +2,13 @@
 a dataset's versions with their writers and readers, and the lineage graph around a run, a
 dataset version or a model version (the browser tests draw it; these check its shape)."""
 
+# The fixture is imported from test_ui_queries.py and named again as a test parameter:
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,16 +16,7 @@ from flowtrack.errors import NotFoundError
 from flowtrack.store.sql.store import SqlStore
 from flowtrack.ui import lineage
 
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
-    if request.param == "postgresql":
-        uri = request.getfixturevalue("pg_database")
-    else:
-        uri = f"sqlite:///{tmp_path / 'ui.db'}"
-    opened = SqlStore(uri, artifact_root=str(tmp_path / "artifacts"))
-    yield opened
-    opened.close()
+from tests.core.test_ui_queries import store  # noqa: F401 - the same stores
 
 
 class Writer:
@@ -98,6 +90,8 @@ def test_datasets_are_listed_newest_first_with_their_latest_version(store: SqlSt
     ]
     assert listed[0]["latest"]["size"] == 3  # "t22", the newer version
     assert listed[0]["last_created"] == listed[0]["latest"]["created_time"]
+    assert listed[0]["created_by"]["run_name"] == "prep-again"
+    assert listed[1]["created_by"] is None  # only read, never written
 
 
 def test_a_datasets_versions_name_their_writers_and_readers(store: SqlStore) -> None:

@@ -70,8 +70,14 @@ def columns(experiment_id: str, state: State) -> JSON:
     summary="Every dataset name with its number of versions and its latest version",
     dependencies=logged_in(),
 )
-def datasets(state: State) -> JSON:
-    return JSON(lineage.datasets(state.store))
+async def datasets(request: Request, state: State) -> JSON:
+    found = await run_in_threadpool(lineage.datasets, state.store)
+    creators = [d["created_by"] for d in found["datasets"] if d["created_by"]]
+    readable = set(await readable_experiment_ids(request, {r["experiment_id"] for r in creators}))
+    for d in found["datasets"]:
+        if d["created_by"] and d["created_by"]["experiment_id"] not in readable:
+            d["created_by"] = None  # a run the caller may not read
+    return JSON(found)
 
 
 @router.get(

@@ -39,8 +39,9 @@ def _store_engine(store: TrackingStore) -> Any:
 
 
 def datasets(store: TrackingStore) -> dict[str, Any]:
-    """{"datasets": [{"name", "versions", "last_created", "latest": version}], "truncated"}:
-    every dataset name, the most recently created first."""
+    """{"datasets": [{"name", "versions", "last_created", "latest", "created_by"}],
+    "truncated"}: every dataset name, the most recently created first, with its latest version
+    and the run that wrote that (a run summary, or None)."""
     from flowtrack.store.sql import schema
 
     d = schema.dataset_versions.c
@@ -58,6 +59,8 @@ def datasets(store: TrackingStore) -> dict[str, Any]:
     for version in store.get_dataset_versions([r.name for r in rows]) if rows else []:
         if version.name in {r.name for r in rows} and version.name not in latest:
             latest[version.name] = version  # newest first
+    creators = {v.created_by_run_id for v in latest.values() if v.created_by_run_id}
+    runs = {r.info.run_id: run_summary(r) for r in store.get_runs(sorted(creators))}
     return {
         "datasets": [
             {
@@ -65,6 +68,9 @@ def datasets(store: TrackingStore) -> dict[str, Any]:
                 "versions": int(r.n),
                 "last_created": int(r.last),
                 "latest": dataset_to_dict(latest[r.name]) if r.name in latest else None,
+                "created_by": runs.get(latest[r.name].created_by_run_id or "")
+                if r.name in latest
+                else None,
             }
             for r in rows
         ],

@@ -1,7 +1,6 @@
 // Page 5, data: every dataset (the versions logged under one name) with its latest version.
 import { api, datasetUrl, fmtAgo, fmtBytes, fmtTime, runUrl } from "../api.js";
 import { card, h } from "../dom.js";
-import { runNames } from "../views.js";
 
 export async function render(root) {
   document.title = "Data · flowtrack";
@@ -11,7 +10,6 @@ export async function render(root) {
     root.append(card(null, dataHint()));
     return;
   }
-  const creators = await runNames(datasets.map((d) => d.latest && d.latest.created_by_run_id));
   const rows = datasets.map((d) => {
     const v = d.latest;
     return h(
@@ -23,7 +21,7 @@ export async function render(root) {
       h("td", { class: "num" }, v ? fmtBytes(v.size) : ""),
       h("td", { class: "num" }, v ? v.file_count.toLocaleString() : ""),
       h("td", { class: "mono small uri", title: v ? v.uri : "" }, v ? v.uri : ""),
-      h("td", {}, v && v.created_by_run_id ? h("a", { href: runUrl(v.created_by_run_id) }, creators.get(v.created_by_run_id) || v.created_by_run_id.slice(0, 8)) : h("span", { class: "muted" }, "—")),
+      h("td", { class: "written-by" }, d.created_by ? h("a", { href: runUrl(d.created_by.run_id) }, d.created_by.run_name) : h("span", { class: "muted" }, "—")),
       h("td", { title: fmtTime(d.last_created) }, fmtAgo(d.last_created)),
     );
   });
