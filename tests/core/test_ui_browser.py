@@ -287,10 +287,21 @@ def test_user_data_is_shown_as_text_never_run(page: Any, seeded: Seeded) -> None
     page.get_by_role("link", name="xss <b>bold</b>").wait_for()
     assert page.locator("main b, main script, main img").count() == 0
     assert page.evaluate("document.body.dataset.pwned") is None
+    # A dataset named with HTML: as text in the list, the heading and the graph's node.
+    page.goto(seeded.url + "/data")
+    page.get_by_role("link", name=XSS_NAME).click()
+    page.locator("h1").filter(has_text="onerror").wait_for()
+    assert page.locator("h1").inner_text() == XSS_NAME
+    node = page.locator(".lineage-card")
+    node.scroll_into_view_if_needed()
+    page.locator("#lineage-graph .node-dataset title").wait_for(state="attached")
+    assert XSS_NAME in page.locator("#lineage-graph .node-dataset title").text_content()
+    assert page.locator("main img, main script").count() == 0
+    assert page.evaluate("document.body.dataset.pwned") is None
     shot(page, "xss")
 
 
-def test_unknown_experiment_and_run_are_404_pages(
+def test_unknown_experiment_run_model_dataset_are_404_pages(
     page: Any, seeded: Seeded, console: Console
 ) -> None:
     console.expect("404")
@@ -306,6 +317,12 @@ def test_unknown_experiment_and_run_are_404_pages(
     response = page.goto(f"{seeded.url}/experiments/not-a-number")
     assert response.status == 400
     page.locator(".error-page h1", has_text="400").wait_for()
+    response = page.goto(f"{seeded.url}/models/no-such-model")
+    assert response.status == 404
+    page.locator(".error-page", has_text="'no-such-model' does not exist").wait_for()
+    response = page.goto(f"{seeded.url}/data/no-such-data")
+    assert response.status == 404
+    page.locator(".error-page", has_text="dataset 'no-such-data' does not exist").wait_for()
 
 
 def lineage_nodes(page: Any) -> set[str]:
@@ -482,18 +499,6 @@ def test_run_page_links_data_models_and_lineage(page: Any, seeded: Seeded) -> No
     page.locator("#lineage-graph a[data-node='model:churn-classifier/1']").click()
     page.wait_for_url("**/models/churn-classifier?version=1")
     page.locator("#versions tr.chosen[data-version='1']").wait_for()
-
-
-def test_unknown_model_and_dataset_are_404_pages(
-    page: Any, seeded: Seeded, console: Console
-) -> None:
-    console.expect("404")
-    response = page.goto(f"{seeded.url}/models/no-such-model")
-    assert response.status == 404
-    page.locator(".error-page", has_text="no-such-model").wait_for()
-    response = page.goto(f"{seeded.url}/data/no-such-data")
-    assert response.status == 404
-    page.locator(".error-page", has_text="'no-such-data' does not exist").wait_for()
 
 
 # -- with --auth -----------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ a failed run, an Airflow-sourced run with a link, an artifact of every preview t
 chain (experiment churn-data: prepare-data reads churn-raw and writes churn-train, which
 train-best reads; churn-classifier v1 is registered from train-best, v2 from a sweep child;
 v1 is in Production with the alias champion), an older churn-train version; a registered model
-without versions; an experiment whose run name and values are HTML (XSS); an empty experiment.
+without versions; an experiment whose run name, values and input's name are HTML (XSS); an
+empty experiment.
 """
 
 from __future__ import annotations
@@ -192,6 +193,8 @@ def seed(folder: Path) -> dict[str, object]:
         flowtrack.log_param("payload", XSS_PARAM)
         flowtrack.set_tag("html", "<b>not bold</b>")
         flowtrack.log_metric("auc", 0.5)
+        (files / "xss.txt").write_text("x\n")
+        flowtrack.log_input(files / "xss.txt", name=XSS_NAME)
 
     client = flowtrack.Client()
     ids["many_experiment"] = many_runs(client.store, MANY)
