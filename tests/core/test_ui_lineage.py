@@ -99,7 +99,8 @@ def test_a_datasets_versions_name_their_writers_and_readers(store: SqlStore) -> 
     prep = w.run("prep", writes=("train@t1",))
     readers = [w.run(f"train-{i}", reads=("train@t1",)) for i in range(3)]
     newer = w.run("prep-2", writes=("train@t2",))
-    versions = lineage.dataset_versions(store, w.named("train"))
+    versions, total = lineage.dataset_versions(store, w.named("train"))
+    assert total == 2
     assert [v["version_id"] for v in versions] == [
         w.version_id("train@t2"),
         w.version_id("train@t1"),
@@ -112,6 +113,18 @@ def test_a_datasets_versions_name_their_writers_and_readers(store: SqlStore) -> 
     assert versions[1]["readers"] == 3
     with pytest.raises(NotFoundError, match="dataset 'nope' does not exist"):
         lineage.dataset_versions(store, "nope")
+
+
+def test_a_dataset_page_holds_the_newest_versions(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = Writer(store)
+    for i in range(4):
+        w.run(f"prep-{i}", writes=(f"big@{i}",))
+    monkeypatch.setattr(lineage, "MAX_VERSIONS", 3)
+    versions, total = lineage.dataset_versions(store, w.named("big"))
+    assert total == 4
+    assert [v["written_by"][0]["run_name"] for v in versions] == ["prep-3", "prep-2", "prep-1"]
 
 
 def _edges(graph: lineage.Graph) -> set[tuple[str, str, str]]:

@@ -82,20 +82,20 @@ async def datasets(request: Request, state: State) -> JSON:
 
 @router.get(
     "/dataset-versions",
-    summary="One dataset's versions, newest first, with the runs that wrote and read each",
+    summary="One dataset's newest 200 versions with the runs that wrote and read each",
     dependencies=logged_in(),
 )
 async def dataset_versions(
     request: Request, state: State, name: str = Query(min_length=1, max_length=500)
 ) -> JSON:
-    versions = await run_in_threadpool(lineage.dataset_versions, state.store, name)
+    versions, total = await run_in_threadpool(lineage.dataset_versions, state.store, name)
     # With --auth, runs in experiments the caller may not read are left out.
     runs = [r for v in versions for r in v["written_by"] + v["read_by"]]
     readable = set(await readable_experiment_ids(request, {r["experiment_id"] for r in runs}))
     for v in versions:
         for key in ("written_by", "read_by"):
             v[key] = [r for r in v[key] if r["experiment_id"] in readable]
-    return JSON({"name": name, "versions": versions})
+    return JSON({"name": name, "versions": versions, "total": total})
 
 
 _DEPTH = Query(4, ge=1, le=6, description="How many edges away from the node to walk")

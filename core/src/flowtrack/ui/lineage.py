@@ -25,8 +25,10 @@ from flowtrack.ui.queries import sql_engine
 
 MAX_DATASETS = 5000
 MAX_NODES = 150
-# Each dataset version lists at most this many readers (a popular table may have thousands).
-MAX_READERS = 200
+# A dataset page shows its newest versions, each with its first readers (a popular table may
+# have thousands): two store calls per version.
+MAX_VERSIONS = 200
+MAX_READERS = 20
 
 
 def _store_engine(store: TrackingStore) -> Any:
@@ -96,10 +98,11 @@ def named_versions(store: TrackingStore, name: str) -> list[DatasetVersion]:
     return versions
 
 
-def dataset_versions(store: TrackingStore, name: str) -> list[dict[str, Any]]:
-    """The versions named ``name``, newest first, each with ``written_by`` and ``read_by``
-    (run summaries) and ``readers`` (their number)."""
-    versions = named_versions(store, name)
+def dataset_versions(store: TrackingStore, name: str) -> tuple[list[dict[str, Any]], int]:
+    """The newest MAX_VERSIONS versions named ``name``, each with ``written_by`` and
+    ``read_by`` (run summaries) and ``readers`` (their number); and how many there are."""
+    every = named_versions(store, name)
+    versions = every[:MAX_VERSIONS]
     links = {
         v.version_id: (
             store.get_dataset_run_ids(v.version_id, "output"),
@@ -120,7 +123,7 @@ def dataset_versions(store: TrackingStore, name: str) -> list[dict[str, Any]]:
                 "readers": len(readers),
             }
         )
-    return out
+    return out, len(every)
 
 
 def dataset_version(store: TrackingStore, version_id: str) -> DatasetVersion:

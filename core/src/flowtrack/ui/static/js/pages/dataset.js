@@ -9,14 +9,14 @@ const SHOWN_READERS = 5;
 export async function render(root) {
   const name = decodeURIComponent(location.pathname.slice("/data/".length));
   document.title = `${name} · data · flowtrack`;
-  const { versions } = await api("/api/v1/ui/dataset-versions", { query: { name } });
+  const { versions, total } = await api("/api/v1/ui/dataset-versions", { query: { name } });
   const wanted = new URLSearchParams(location.search).get("version");
   const chosen = versions.find((v) => v.version_id === wanted) || versions[0];
 
   root.append(
     crumbs(h("a", { href: "/data" }, "Data"), h("span", {}, name)),
-    h("div", { class: "page-head" }, h("h1", {}, name), h("span", { class: "muted" }, `${versions.length} version${versions.length === 1 ? "" : "s"}`)),
-    card("Versions", versionsTable(name, versions, chosen)),
+    h("div", { class: "page-head" }, h("h1", {}, name), h("span", { class: "muted" }, `${total.toLocaleString()} version${total === 1 ? "" : "s"}`)),
+    card("Versions", versionsTable(name, versions, chosen), total > versions.length ? h("p", { class: "muted" }, `Showing the newest ${versions.length} of ${total.toLocaleString()} versions.`) : null),
     lineageCard(`/api/v1/ui/lineage/dataset-versions/${enc(chosen.version_id)}`, `Lineage of version ${chosen.digest.slice(0, 12)}`),
   );
 }
