@@ -287,10 +287,21 @@ def test_user_data_is_shown_as_text_never_run(page: Any, seeded: Seeded) -> None
     page.get_by_role("link", name="xss <b>bold</b>").wait_for()
     assert page.locator("main b, main script, main img").count() == 0
     assert page.evaluate("document.body.dataset.pwned") is None
+    # A dataset named with HTML: as text in the list, the heading and the graph's node.
+    page.goto(seeded.url + "/data")
+    page.get_by_role("link", name=XSS_NAME).click()
+    page.locator("h1").filter(has_text="onerror").wait_for()
+    assert page.locator("h1").inner_text() == XSS_NAME
+    node = page.locator(".lineage-card")
+    node.scroll_into_view_if_needed()
+    page.locator("#lineage-graph .node-dataset title").wait_for(state="attached")
+    assert XSS_NAME in page.locator("#lineage-graph .node-dataset title").text_content()
+    assert page.locator("main img, main script").count() == 0
+    assert page.evaluate("document.body.dataset.pwned") is None
     shot(page, "xss")
 
 
-def test_unknown_experiment_and_run_are_404_pages(
+def test_unknown_experiment_run_model_dataset_are_404_pages(
     page: Any, seeded: Seeded, console: Console
 ) -> None:
     console.expect("404")
@@ -306,6 +317,188 @@ def test_unknown_experiment_and_run_are_404_pages(
     response = page.goto(f"{seeded.url}/experiments/not-a-number")
     assert response.status == 400
     page.locator(".error-page h1", has_text="400").wait_for()
+    response = page.goto(f"{seeded.url}/models/no-such-model")
+    assert response.status == 404
+    page.locator(".error-page", has_text="'no-such-model' does not exist").wait_for()
+    response = page.goto(f"{seeded.url}/data/no-such-data")
+    assert response.status == 404
+    page.locator(".error-page", has_text="dataset 'no-such-data' does not exist").wait_for()
+
+
+def lineage_nodes(page: Any) -> set[str]:
+    # The graph is fetched when its card scrolls into view.
+    page.locator(".lineage-card").scroll_into_view_if_needed()
+    graph = page.locator("#lineage-graph")
+    graph.wait_for()
+    return {n.get_attribute("data-node") for n in graph.locator("a.node").all()}
+
+
+def test_models_page_lists_models(page: Any, seeded: Seeded) -> None:
+    page.goto(seeded.url + "/models")
+    table = page.locator("#models")
+    table.wait_for()
+    churn = table.locator("tr[data-model='churn-classifier']")
+    assert "v2" in churn.inner_text()
+    assert "@champion → v1" in churn.inner_text()
+    assert "Predicts which customers leave." in churn.inner_text()
+    assert "no versions" in table.locator("tr[data-model='fraud-detector']").inner_text()
+    assert page.locator(".nav a.active").inner_text() == "Models"
+    shot(page, "6-models")
+    churn.get_by_role("link", name="churn-classifier").click()
+    page.wait_for_url("**/models/churn-classifier")
+    page.locator("#versions").wait_for()
+
+
+def test_model_page_versions_data_lineage_history(page: Any, seeded: Seeded) -> None:
+    ids = seeded.ids
+    page.goto(f"{seeded.url}/models/churn-classifier?version=1")
+    versions = page.locator("#versions")
+    versions.wait_for()
+    assert versions.locator("tbody tr").count() == 2
+    v1 = versions.locator("tr[data-version='1']")
+    assert v1.get_attribute("class") == "chosen"
+    assert "Production" in v1.locator(".stage").inner_text()
+    assert "@champion" in v1.locator(".aliases").inner_text()
+    source = v1.get_by_role("link", name="train-best")
+    assert source.get_attribute("href") == f"/runs/{ids['train']}"
+    assert "alpha 0.5 from the sweep" in versions.locator("tr[data-version='2']").inner_text()
+    # The data the source run read, linked to its dataset page.
+    data = page.locator("#version-datasets")
+    data.wait_for()
+    link = data.get_by_role("link", name="churn-train")
+    assert link.get_attribute("href") == "/data/churn-train"
+    history = page.locator("#history").inner_text()
+    for action in ("create_model", "create_version", "set_alias", "transition_stage"):
+        assert action in history
+    # The chain: prepare-data wrote the version train-best read, and v1 came from train-best.
+    nodes = lineage_nodes(page)
+    assert {
+        "model:churn-classifier/1",
+        f"run:{ids['train']}",
+        f"dataset:{ids['prepare-data-output']}",
+        f"run:{ids['prepare-data']}",
+    } <= nodes
+    edge = f"run:{ids['train']} registered model:churn-classifier/1"
+    assert page.locator(f"#lineage-graph path[data-edge='{edge}']").count() == 1
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "6-model")
+    page.locator(f"#lineage-graph a[data-node='run:{ids['prepare-data']}']").click()
+    page.wait_for_url(f"**/runs/{ids['prepare-data']}")
+
+
+def refused_alias(page: Any, version: int, alias: str, expected: str, screenshot: str) -> str:
+    """Set an alias from the model page that the server refuses: the dialog stays open with
+    the server's message (which must hold ``expected``); its text."""
+    row = page.locator(f"#versions tr[data-version='{version}']")
+    row.get_by_role("button", name="Set alias").click()
+    page.get_by_label("Alias", exact=True).fill(alias)
+    page.locator("dialog button[type=submit]").click()
+    error = page.locator("dialog .form-error")
+    error.filter(has_text=expected).wait_for()
+    text: str = error.inner_text()
+    shot(page, screenshot)
+    page.get_by_role("button", name="Cancel").click()
+    return text
+
+
+def test_model_page_alias_and_stage_actions(page: Any, seeded: Seeded, console: Console) -> None:
+    url = seeded.url
+    page.goto(f"{url}/models/churn-classifier")
+    v2 = page.locator("#versions tr[data-version='2']")
+    v2.get_by_role("button", name="Set alias").click()
+    page.get_by_label("Alias", exact=True).fill("challenger")
+    page.locator("dialog button[type=submit]").click()
+    page.locator("#versions tr[data-version='2'] .aliases", has_text="@challenger").wait_for()
+    alias = requests.get(f"{url}/api/v1/registered-models/churn-classifier/aliases/challenger")
+    assert alias.json()["version"] == 2
+
+    # A reserved alias is refused with the server's message; the dialog stays open.
+    console.expect("400")
+    assert "latest" in refused_alias(page, 2, "latest", "reserved", "6-model-alias-refused")
+
+    # v2 to Production, archiving v1 (which was there).
+    page.locator("#versions tr[data-version='2']").get_by_role("button", name="Stage…").click()
+    page.get_by_label("Stage", exact=True).select_option("Production")
+    page.get_by_label("Archive the other versions in that stage").check()
+    page.locator("dialog button[type=submit]").click()
+    page.locator("#versions tr[data-version='1'] .stage", has_text="Archived").wait_for()
+    assert "Production" in page.locator("#versions tr[data-version='2'] .stage").inner_text()
+    found = requests.get(f"{url}/api/v1/registered-models/churn-classifier/versions/1").json()
+    assert found["current_stage"] == "Archived"
+
+    # Delete the alias from its chip.
+    page.get_by_role("button", name="Delete alias challenger").click()
+    page.locator("dialog button[type=submit]").click()
+    page.locator("#versions .aliases", has_text="@challenger").wait_for(state="detached")
+    gone = requests.get(f"{url}/api/v1/registered-models/churn-classifier/aliases/challenger")
+    assert gone.status_code == 404
+    assert "delete_alias" in page.locator("#history").inner_text()
+
+
+def test_data_pages_list_versions_and_lineage(page: Any, seeded: Seeded) -> None:
+    ids = seeded.ids
+    page.goto(seeded.url + "/data")
+    table = page.locator("#datasets-list")
+    table.wait_for()
+    train = table.locator("tr[data-name='churn-train']")
+    assert train.locator("td").nth(1).inner_text() == "2"
+    assert "prepare-data" in train.inner_text()
+    assert table.locator("tr[data-name='churn-raw']").count() == 1
+    shot(page, "5-data")
+    train.get_by_role("link", name="churn-train").click()
+    page.wait_for_url("**/data/churn-train")
+    versions = page.locator("#dataset-versions tbody tr")
+    versions.first.wait_for()
+    assert versions.count() == 2
+    newest = page.locator(f"tr[data-version-id='{ids['prepare-data-output']}']")
+    assert newest.get_attribute("class") == "chosen"
+    assert newest.locator(".written-by").inner_text() == "prepare-data"
+    assert newest.locator(".read-by").inner_text() == "train-best"
+    older = page.locator(f"tr[data-version-id='{ids['prepare-v0-output']}']")
+    assert "no run yet" in older.locator(".read-by").inner_text()
+    # Around the newest version: its writer read churn-raw; its reader made churn-classifier v1.
+    nodes = lineage_nodes(page)
+    assert {
+        f"run:{ids['prepare-data']}",
+        f"run:{ids['train']}",
+        "model:churn-classifier/1",
+    } <= nodes
+    assert any(
+        n.startswith("dataset:") and n != f"dataset:{ids['prepare-data-output']}" for n in nodes
+    )
+    focus = page.locator("#lineage-graph a.node.focus")
+    assert focus.get_attribute("data-node") == f"dataset:{ids['prepare-data-output']}"
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "5-dataset")
+
+    # The older version, chosen from the table.
+    older.get_by_role("link").first.click()
+    page.wait_for_url(f"**/data/churn-train?version={ids['prepare-v0-output']}")
+    assert f"run:{ids['prepare-v0']}" in lineage_nodes(page)
+    page.locator(f"#lineage-graph a[data-node='run:{ids['prepare-v0']}']").click()
+    page.wait_for_url(f"**/runs/{ids['prepare-v0']}")
+
+
+def test_run_page_links_data_models_and_lineage(page: Any, seeded: Seeded) -> None:
+    ids = seeded.ids
+    page.goto(f"{seeded.url}/runs/{ids['train']}")
+    datasets = page.locator("#datasets")
+    datasets.wait_for()
+    assert datasets.get_by_role("link", name="churn-train").get_attribute("href") == (
+        "/data/churn-train"
+    )
+    models = page.locator("#model-versions")
+    assert models.get_by_role("link", name="churn-classifier").get_attribute("href") == (
+        "/models/churn-classifier"
+    )
+    nodes = lineage_nodes(page)
+    assert {f"run:{ids['train']}", f"dataset:{ids['prepare-data-output']}"} <= nodes
+    assert datasets.locator("td", has_text="prepare-data").count() == 1  # created by
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "3-run-lineage")
+    page.locator("#lineage-graph a[data-node='model:churn-classifier/1']").click()
+    page.wait_for_url("**/models/churn-classifier?version=1")
+    page.locator("#versions tr.chosen[data-version='1']").wait_for()
 
 
 # -- with --auth -----------------------------------------------------------------------------------
@@ -368,8 +561,82 @@ def test_ui_with_auth_logs_in_and_respects_permissions(
             assert response.status == 403
             page.locator(".error-page h1", has_text="403").wait_for()
             assert "NONE" in page.locator(".error-page").inner_text()
+            registry_and_data_with_auth(page, url, console, experiment_id, secret_id)
         finally:
             context.close()
         still = requests.get(f"{url}/api/v1/experiments/{experiment_id}", auth=ADMIN)
         assert still.status_code == 200 and still.json()["lifecycle_stage"] == "active"
         assert console.unexpected() == []
+
+
+def _admin_run(url: str, experiment_id: str, name: str, direction: str) -> str:
+    """A run of the admin's that read or wrote the dataset secret-features."""
+    made = requests.post(
+        f"{url}/api/v1/runs", auth=ADMIN, json={"experiment_id": experiment_id, "run_name": name}
+    )
+    run_id: str = made.json()["info"]["run_id"]
+    version = {
+        "op": "dataset",
+        "run_id": run_id,
+        "direction": direction,
+        "version_id": "5" * 32,
+        "name": "secret-features",
+        "uri": "/data/secret-features",
+        "digest": "f" * 64,
+        "algorithm": "blake3",
+        "size": 10,
+        "file_count": 1,
+        "mode": "snapshot",
+        "created_by_run_id": None,
+        "created_time": 1,
+    }
+    link = {"op": "run_dataset", "run_id": run_id, "uri": version["uri"], "digest": "f" * 64}
+    events = [version, {**link, "direction": direction}]
+    written = requests.post(f"{url}/api/v1/events", auth=ADMIN, json={"events": events})
+    assert written.status_code == 200 and not written.json()["rejections"], written.text
+    return run_id
+
+
+def registry_and_data_with_auth(
+    page: Any, url: str, console: Console, experiment_id: str, secret_id: str
+) -> None:
+    """Bob (READ; NONE on the secret experiment): the empty registry and data pages say what to
+    run; he cannot set an alias; runs of the secret experiment are left out of the data pages."""
+    page.goto(url + "/models")
+    assert "flowtrack.register_model()" in page.locator(".hint").inner_text()
+    shot(page, "6-models-empty")
+    page.goto(url + "/data")
+    assert "flowtrack data add" in page.locator(".hint").inner_text()
+    shot(page, "5-data-empty")
+
+    writer = _admin_run(url, secret_id, "secret-writer", "output")
+    reader = _admin_run(url, experiment_id, "admins-reader", "input")
+    requests.post(f"{url}/api/v1/registered-models", auth=ADMIN, json={"name": "admins-model"})
+    registered = requests.post(
+        f"{url}/api/v1/registered-models/admins-model/versions",
+        auth=ADMIN,
+        json={"source": f"runs:/{reader}/model"},
+    )
+    assert registered.status_code == 200, registered.text
+
+    page.goto(url + "/models/admins-model")
+    assert "bob" in refused_alias(page, 1, "mine", "EDIT", "6-model-permission-denied")
+    nodes = lineage_nodes(page)
+    assert f"run:{reader}" in nodes and f"dataset:{'5' * 32}" in nodes
+    assert f"run:{writer}" not in nodes  # in the experiment Bob may not read
+
+    page.goto(url + "/data")
+    listed = page.locator("#datasets-list tr[data-name='secret-features']")
+    listed.wait_for()
+    assert listed.locator(".written-by").inner_text() == "—"
+    page.goto(url + "/data/secret-features")
+    row = page.locator("#dataset-versions tbody tr")
+    row.wait_for()
+    assert row.locator(".read-by").inner_text() == "admins-reader"
+    assert "secret-writer" not in row.inner_text()
+    assert (
+        requests.get(
+            f"{url}/api/v1/registered-models/admins-model/aliases/mine", auth=ADMIN
+        ).status_code
+        == 404
+    )

@@ -1,4 +1,5 @@
-"""Fixtures for the web UI's browser tests: one seeded server and one chromium per session.
+"""Fixtures for the web UI's browser tests: one seeded server per session, and one chromium for
+the browser tests' module.
 
 Playwright drives Debian's chromium (/usr/bin/chromium, which scripts/setup installs); it never
 downloads a browser of its own. Each test gets a fresh browser context (cookies, storage) and a
@@ -74,9 +75,10 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
         yield Seeded(server, ids)
 
 
-# Module scope, not session: while Playwright's sync API is started, asyncio sees a running
-# event loop in the main thread (its greenlet dispatcher), and every later test that runs sync
-# code which checks for one (Prefect's flows, asyncio.run) would take the async path.
+# Module-scoped (the browser tests are one module, so it is still started once): Playwright's
+# sync API keeps its event loop marked as running in this thread until it stops, and libraries
+# that check for a running loop (Prefect's sync-compatible calls) would misbehave in the tests
+# that come after.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():

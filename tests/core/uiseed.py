@@ -3,9 +3,12 @@
 
 Run in its own process, so the flowtrack globals it sets never reach the test process.
 Contents: a sweep with nested runs and metric histories (one of 5,000 points), system metrics,
-a failed run, an Airflow-sourced run with a link, an artifact of every preview type, a dataset
-input, a registered model version; an experiment whose run name and values are HTML (XSS);
-an empty experiment.
+a failed run, an Airflow-sourced run with a link, an artifact of every preview type; a lineage
+chain (experiment churn-data: prepare-data reads churn-raw and writes churn-train, which
+train-best reads; churn-classifier v1 is registered from train-best, v2 from a sweep child;
+v1 is in Production with the alias champion), an older churn-train version; a registered model
+without versions; an experiment whose run name, values and input's name are HTML (XSS); an
+empty experiment.
 """
 
 from __future__ import annotations
@@ -83,6 +86,44 @@ def many_runs(store: Any, n: int) -> str:
     return experiment_id
 
 
+def lineage_chain(files: Path, train_csv: Path, ids: dict[str, object]) -> None:
+    """Two runs of a data-preparation step: each reads the raw folder and writes churn-train
+    (the second one a new version, which train-best then reads)."""
+    import flowtrack
+
+    flowtrack.set_experiment("churn-data")
+    raw = files / "raw"
+    raw.mkdir(exist_ok=True)
+    (raw / "customers.csv").write_text("id,tenure\n1,12\n2,3\n3,40\n")
+    (raw / "events.csv").write_text("id,event\n1,login\n2,cancel\n")
+    for name, rows in (("prepare-v0", 2), ("prepare-data", 3)):
+        with flowtrack.start_run(run_name=name) as run:
+            ids[name] = run.info.run_id
+            flowtrack.log_input(raw, name="churn-raw")
+            lines = ["id,tenure,churned", "1,12,0", "2,3,1", "3,40,0"][: rows + 1]
+            train_csv.write_text("\n".join(lines) + "\n")
+            written = flowtrack.log_output(train_csv, name="churn-train")
+            assert written is not None
+            ids[f"{name}-output"] = written.version_id
+
+
+def registry(ids: dict[str, object]) -> None:
+    """churn-classifier v1 (train-best: Production, @champion) and v2 (a sweep child), and a
+    model without versions."""
+    import flowtrack
+
+    client = flowtrack.Client()
+    v1 = flowtrack.register_model(f"runs:/{ids['train']}/model", "churn-classifier")
+    v2 = flowtrack.register_model(f"runs:/{ids['best']}/model", "churn-classifier")
+    ids["model_version"] = v1.version
+    ids["model_version_2"] = v2.version
+    client.update_registered_model("churn-classifier", "Predicts which customers leave.")
+    client.update_model_version("churn-classifier", v2.version, "alpha 0.5 from the sweep")
+    client.set_alias("churn-classifier", "champion", v1.version)
+    client.transition_stage("churn-classifier", v1.version, "Production")
+    client.create_registered_model("fraud-detector", description="Not trained yet.")
+
+
 def seed(folder: Path) -> dict[str, object]:
     import flowtrack
 
@@ -91,6 +132,9 @@ def seed(folder: Path) -> dict[str, object]:
     files = folder / "files"
     files.mkdir(parents=True, exist_ok=True)
     ids: dict[str, object] = {"db": str(db)}
+
+    train_csv = files / "train.csv"
+    lineage_chain(files, train_csv, ids)
 
     flowtrack.set_experiment("churn-model")
     with flowtrack.start_run(run_name="sweep") as sweep:
@@ -109,6 +153,8 @@ def seed(folder: Path) -> dict[str, object]:
                         },
                         step=step,
                     )
+                if alpha == 0.5:
+                    flowtrack.log_text("flavors: {}\n", "model/MLmodel")
         ids["children"] = children
     ids["best"] = children[1]
 
@@ -121,8 +167,6 @@ def seed(folder: Path) -> dict[str, object]:
         flowtrack.log_metric("auc", 0.93)
         for step in range(20):
             flowtrack.log_metrics({"system/cpu_percent": 40 + step % 7 * 5}, step=step)
-        train_csv = files / "train.csv"
-        train_csv.write_text("id,tenure,churned\n1,12,0\n2,3,1\n3,40,0\n")
         flowtrack.log_input(train_csv, name="churn-train")
         flowtrack.log_text("trained on 3 rows\nall good\n", "notes.txt")
         flowtrack.log_dict({"alpha": 0.5, "layers": [64, 32]}, "config.json")
@@ -134,8 +178,7 @@ def seed(folder: Path) -> dict[str, object]:
         flowtrack.log_text("binary-ish", "model/model.bin")
         flowtrack.log_text("flavors: {}\n", "model/MLmodel")
     flowtrack.flush()
-    version = flowtrack.register_model(f"runs:/{ids['train']}/model", "churn-classifier")
-    ids["model_version"] = version.version
+    registry(ids)
 
     with flowtrack.start_run(run_name="baseline-failed") as failed:
         ids["failed"] = failed.info.run_id
@@ -150,6 +193,8 @@ def seed(folder: Path) -> dict[str, object]:
         flowtrack.log_param("payload", XSS_PARAM)
         flowtrack.set_tag("html", "<b>not bold</b>")
         flowtrack.log_metric("auc", 0.5)
+        (files / "xss.txt").write_text("x\n")
+        flowtrack.log_input(files / "xss.txt", name=XSS_NAME)
 
     client = flowtrack.Client()
     ids["many_experiment"] = many_runs(client.store, MANY)

@@ -3,16 +3,26 @@ show comes from the general API). Same permission checks as the rest of the API.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from flowtrack.entities import ViewType
 from flowtrack.server.api import guards
-from flowtrack.server.api.access import READ, logged_in, needs, readable_experiment_ids
+from flowtrack.server.api.access import (
+    READ,
+    logged_in,
+    needs,
+    readable_experiment_ids,
+    readable_model_names,
+)
 from flowtrack.server.api.deps import State
+from flowtrack.server.api.guards import VersionNumber
 from flowtrack.server.proxies import experiment_proxy
 from flowtrack.server.responses import JSON
 from flowtrack.store.rest.codec import experiment_to_dict
+from flowtrack.ui import lineage
 from flowtrack.ui.queries import column_keys, run_activity
 
 router = APIRouter(prefix="/api/v1/ui", tags=["web UI"])
@@ -53,3 +63,92 @@ def columns(experiment_id: str, state: State) -> JSON:
     experiment_id = guards.experiment_id(experiment_id)
     state.store.get_experiment(experiment_id)  # 404 for an unknown one
     return JSON(column_keys(state.store, experiment_id))
+
+
+@router.get(
+    "/datasets",
+    summary="Every dataset name with its number of versions and its latest version",
+    dependencies=logged_in(),
+)
+async def datasets(request: Request, state: State) -> JSON:
+    found = await run_in_threadpool(lineage.datasets, state.store)
+    creators = [d["created_by"] for d in found["datasets"] if d["created_by"]]
+    readable = set(await readable_experiment_ids(request, {r["experiment_id"] for r in creators}))
+    for d in found["datasets"]:
+        if d["created_by"] and d["created_by"]["experiment_id"] not in readable:
+            d["created_by"] = None  # a run the caller may not read
+    return JSON(found)
+
+
+@router.get(
+    "/dataset-versions",
+    summary="One dataset's newest 200 versions with the runs that wrote and read each",
+    dependencies=logged_in(),
+)
+async def dataset_versions(
+    request: Request, state: State, name: str = Query(min_length=1, max_length=500)
+) -> JSON:
+    versions, total = await run_in_threadpool(lineage.dataset_versions, state.store, name)
+    # With --auth, runs in experiments the caller may not read are left out.
+    runs = [r for v in versions for r in v["written_by"] + v["read_by"]]
+    readable = set(await readable_experiment_ids(request, {r["experiment_id"] for r in runs}))
+    for v in versions:
+        for key in ("written_by", "read_by"):
+            v[key] = [r for r in v[key] if r["experiment_id"] in readable]
+    return JSON({"name": name, "versions": versions, "total": total})
+
+
+_DEPTH = Query(4, ge=1, le=6, description="How many edges away from the node to walk")
+
+
+async def _readable_graph(request: Request, graph: lineage.Graph) -> JSON:
+    """The graph without the runs and model versions the caller may not read (the root is
+    checked by the route)."""
+    nodes: list[dict[str, Any]] = list(graph.nodes.values())
+    experiments = {n["experiment_id"] for n in nodes if n["kind"] == "run"}
+    models = sorted({n["name"] for n in nodes if n["kind"] == "model"})
+    readable_experiments = set(await readable_experiment_ids(request, experiments))
+    readable_models = set(await readable_model_names(request, models))
+    graph.keep(
+        n["key"]
+        for n in nodes
+        if n["kind"] == "dataset"
+        or n["key"] == graph.root
+        or (n["kind"] == "run" and n["experiment_id"] in readable_experiments)
+        or (n["kind"] == "model" and n["name"] in readable_models)
+    )
+    return JSON(graph.to_json())
+
+
+@router.get(
+    "/lineage/runs/{run_id}",
+    summary="The lineage graph around a run",
+    dependencies=needs(READ, run_id="run_id"),
+)
+async def run_lineage(request: Request, state: State, run_id: str, depth: int = _DEPTH) -> JSON:
+    graph = await run_in_threadpool(lineage.lineage, state.store, "run", run_id, 0, depth)
+    return await _readable_graph(request, graph)
+
+
+@router.get(
+    "/lineage/dataset-versions/{version_id}",
+    summary="The lineage graph around a dataset version",
+    dependencies=logged_in(),
+)
+async def dataset_lineage(
+    request: Request, state: State, version_id: str, depth: int = _DEPTH
+) -> JSON:
+    graph = await run_in_threadpool(lineage.lineage, state.store, "dataset", version_id, 0, depth)
+    return await _readable_graph(request, graph)
+
+
+@router.get(
+    "/lineage/registered-models/{name}/versions/{version}",
+    summary="The lineage graph around a model version",
+    dependencies=needs(READ, model_name="name"),
+)
+async def model_lineage(
+    request: Request, state: State, name: str, version: VersionNumber, depth: int = _DEPTH
+) -> JSON:
+    graph = await run_in_threadpool(lineage.lineage, state.store, "model", name, version, depth)
+    return await _readable_graph(request, graph)

@@ -24,6 +24,7 @@ from flowtrack.server.api import guards
 from flowtrack.server.api.access import READ, check, logged_in
 from flowtrack.server.auth.errors import PermissionDenied
 from flowtrack.server.state import get_state
+from flowtrack.ui.lineage import named_versions
 
 router = APIRouter(include_in_schema=False)
 
@@ -34,6 +35,10 @@ PAGES: dict[str, str] = {
     "/experiments/{experiment_id}": "runs",
     "/runs/{run_id}": "run",
     "/compare": "compare",
+    "/models": "models",
+    "/models/{model_name}": "model",
+    "/data": "data",
+    "/data/{dataset_name:path}": "dataset",
 }
 
 
@@ -49,8 +54,8 @@ def shell(page: str, status: int = 200) -> HTMLResponse:
 
 
 async def _status(request: Request) -> int:
-    """404 for an unknown experiment or run named by the path, 403 for one the caller may not
-    read, 400 for a malformed id; else 200."""
+    """404 for an unknown experiment, run, model or dataset named by the path, 403 for one the
+    caller may not read, 400 for a malformed id; else 200."""
     params = request.path_params
     store = get_state(request).store
     try:
@@ -61,6 +66,11 @@ async def _status(request: Request) -> int:
         elif "run_id" in params:
             await run_in_threadpool(store.get_run, params["run_id"])
             await check(request, READ, run_ids=[params["run_id"]])
+        elif "model_name" in params:
+            await run_in_threadpool(store.get_registered_model, params["model_name"])
+            await check(request, READ, model_names=[params["model_name"]])
+        elif "dataset_name" in params:
+            await run_in_threadpool(named_versions, store, params["dataset_name"])
     except NotFoundError:
         return 404
     except InvalidInputError:

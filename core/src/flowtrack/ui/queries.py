@@ -19,7 +19,7 @@ from flowtrack.store.base import TrackingStore
 MAX_KEYS = 2000
 
 
-def _engine(store: TrackingStore) -> Any | None:
+def sql_engine(store: TrackingStore) -> Any | None:
     from flowtrack.store.sql.store import SqlStore
 
     return store.engine if isinstance(store, SqlStore) else None
@@ -30,7 +30,7 @@ def run_activity(store: TrackingStore, experiment_ids: Sequence[str]) -> dict[st
     from flowtrack.store.sql import schema
 
     ids = [int(e) for e in experiment_ids]
-    engine = _engine(store)
+    engine = sql_engine(store)
     if engine is None:
         counts = store.count_runs([str(e) for e in ids])
         return {str(e): {"runs": counts.get(str(e), 0), "last_activity": 0} for e in ids}
@@ -57,7 +57,7 @@ def column_keys(store: TrackingStore, experiment_id: str) -> dict[str, Any]:
     the experiment's active runs."""
     from flowtrack.store.sql import schema
 
-    engine = _engine(store)
+    engine = sql_engine(store)
     if engine is None:
         return _keys_by_search(store, experiment_id)
     r = schema.runs.c

@@ -44,6 +44,8 @@ export const enc = encodeURIComponent;
 export const runUrl = (id) => `/runs/${enc(id)}`;
 export const experimentUrl = (id) => `/experiments/${enc(id)}`;
 export const compareUrl = (ids) => `/compare?runs=${ids.map(enc).join(",")}`;
+export const modelUrl = (name, version) => `/models/${enc(name)}${version ? `?version=${enc(version)}` : ""}`;
+export const datasetUrl = (name, versionId) => `/data/${enc(name)}${versionId ? `?version=${enc(versionId)}` : ""}`;
 
 export function fmtTime(ms) {
   if (!ms) return "";

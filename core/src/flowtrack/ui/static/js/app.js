@@ -3,7 +3,7 @@ import { api } from "./api.js";
 import { main } from "./dom.js";
 import { errorView } from "./views.js";
 
-const PAGES = new Set(["experiments", "runs", "run", "compare"]);
+const PAGES = new Set(["experiments", "runs", "run", "compare", "models", "model", "data", "dataset"]);
 
 async function start() {
   const page = document.body.dataset.page;

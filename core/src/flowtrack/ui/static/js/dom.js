@@ -74,8 +74,9 @@ export function crumbs(...items) {
 
 // A modal asking for one value (or just OK/Cancel without a label). Resolves to the value
 // (trimmed), true for a plain confirm, or null when cancelled. `submit` may throw to keep the
-// dialog open with the error shown.
-export function ask({ title, label, value = "", ok = "OK", danger = false, text, submit }) {
+// dialog open with the error shown. Other controls go in `fields`, and `read()` then gives
+// the value.
+export function ask({ title, label, value = "", ok = "OK", danger = false, text, fields, read, submit }) {
   return new Promise((resolve) => {
     const input = label ? h("input", { type: "text", value, "aria-label": label }) : null;
     const error = h("p", { class: "form-error", role: "alert" });
@@ -88,6 +89,7 @@ export function ask({ title, label, value = "", ok = "OK", danger = false, text,
         h("h3", {}, title),
         text ? h("p", {}, text) : null,
         input ? h("label", {}, label, input) : null,
+        fields || null,
         error,
         h(
           "div",
@@ -104,7 +106,7 @@ export function ask({ title, label, value = "", ok = "OK", danger = false, text,
     };
     dialog.querySelector("form").addEventListener("submit", async (event) => {
       event.preventDefault();
-      const result = input ? input.value.trim() : true;
+      const result = read ? read() : input ? input.value.trim() : true;
       try {
         if (submit) await submit(result);
         close(result);

@@ -4,7 +4,7 @@ import { fmtNum } from "./api.js";
 
 const NS = "http://www.w3.org/2000/svg";
 
-function s(tag, attrs = {}, text) {
+export function s(tag, attrs = {}, text) {
   const el = document.createElementNS(NS, tag);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
   if (text !== undefined) el.textContent = String(text);

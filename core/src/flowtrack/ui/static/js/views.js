@@ -1,5 +1,5 @@
 // Pieces several pages show: errors, run sources, run links.
-import { runUrl } from "./api.js";
+import { api, runUrl } from "./api.js";
 import { h } from "./dom.js";
 
 const TITLES = {
@@ -71,3 +71,16 @@ export function demoHint() {
 
 export const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#4b5563", "#ea580c"];
 export const color = (i) => PALETTE[i % PALETTE.length];
+
+export function stageBadge(stage) {
+  const name = stage || "None";
+  return h("span", { class: `badge stage stage-${name.toLowerCase()}` }, name);
+}
+
+// run id -> run name, for the ids given (unknown or unreadable ones are left out).
+export async function runNames(ids) {
+  const wanted = [...new Set(ids.filter(Boolean))];
+  if (!wanted.length) return new Map();
+  const { runs } = await api("/api/v1/runs/get", { method: "POST", body: { run_ids: wanted } }).catch(() => ({ runs: [] }));
+  return new Map(runs.map((r) => [r.info.run_id, r.info.run_name]));
+}

@@ -1,10 +1,11 @@
 // Page 3: one run. Facts, params, metrics (charts), system metrics, artifacts with previews,
 // inputs and outputs, child runs, the model versions registered from it, tags.
-import { api, enc, experimentUrl, fmtBytes, fmtDuration, fmtNum, fmtTime, runUrl } from "../api.js";
+import { api, datasetUrl, enc, experimentUrl, fmtBytes, fmtDuration, fmtNum, fmtTime, modelUrl, runUrl } from "../api.js";
 import { chartCard, history, lineChart, whenVisible, xModeSwitch } from "../charts.js";
 import { card, clear, crumbs, empty, h, statusBadge } from "../dom.js";
 import { artifactsBrowser } from "../artifacts.js";
-import { errorBox, runLink, sourceCell, sourceDetail } from "../views.js";
+import { lineageCard } from "../lineage.js";
+import { errorBox, runLink, runNames, sourceCell, sourceDetail, stageBadge } from "../views.js";
 
 const SYSTEM = "system/";
 
@@ -60,6 +61,7 @@ export async function render(root) {
   add("children", "Child runs", childrenCard);
   const modelsCard = card("Registered model versions", h("p", { class: "muted" }, "Loading…"));
   add("models", "Models", modelsCard);
+  add("lineage", "Lineage", lineageCard(`/api/v1/ui/lineage/runs/${enc(runId)}`));
   add("tags", "Tags", card("Tags", keyValueTable(data.tags, "tags", "No tags.")));
   for (const [id, title] of sections) nav.append(h("a", { href: `#${id}` }, title));
 
@@ -144,7 +146,8 @@ async function datasetsView(runId) {
     ...inputs.versions.map((d) => ["input", d]),
     ...outputs.versions.map((d) => ["output", d]),
   ];
-  if (!rows.length) return empty("No datasets recorded: flowtrack.log_input(...) / log_output(...), or `flowtrack data add` inside a run.");
+  if (!rows.length) return empty("No datasets recorded: flowtrack.log_input(path) / flowtrack.log_output(path) in the run records what it read and wrote.");
+  const creators = await runNames(rows.map(([, d]) => d.created_by_run_id));
   return h(
     "table",
     { class: "table", id: "datasets" },
@@ -157,12 +160,12 @@ async function datasetsView(runId) {
           "tr",
           {},
           h("td", {}, h("span", { class: `badge dir-${direction}` }, direction)),
-          h("td", { class: "strong" }, d.name),
+          h("td", {}, h("a", { href: datasetUrl(d.name), class: "strong" }, d.name)),
           h("td", { class: "mono small" }, d.uri),
-          h("td", { class: "mono small", title: `${d.algorithm}:${d.digest}` }, d.digest.slice(0, 12)),
+          h("td", {}, h("a", { href: datasetUrl(d.name, d.version_id), class: "mono small", title: `${d.algorithm}:${d.digest}` }, d.digest.slice(0, 12))),
           h("td", { class: "num" }, fmtBytes(d.size)),
           h("td", { class: "num" }, d.file_count),
-          h("td", {}, d.created_by_run_id ? h("a", { href: runUrl(d.created_by_run_id) }, d.created_by_run_id === runId ? "this run" : d.created_by_run_id.slice(0, 8)) : "—"),
+          h("td", {}, d.created_by_run_id ? h("a", { href: runUrl(d.created_by_run_id) }, d.created_by_run_id === runId ? "this run" : creators.get(d.created_by_run_id) || d.created_by_run_id.slice(0, 8)) : "—"),
         ),
       ),
     ),
@@ -199,9 +202,9 @@ async function modelsView(runId) {
         h(
           "tr",
           {},
-          h("td", { class: "strong" }, v.name),
-          h("td", {}, `v${v.version}`),
-          h("td", {}, h("span", { class: "badge" }, v.current_stage || "None")),
+          h("td", {}, h("a", { href: modelUrl(v.name), class: "strong" }, v.name)),
+          h("td", {}, h("a", { href: modelUrl(v.name, v.version) }, `v${v.version}`)),
+          h("td", {}, stageBadge(v.current_stage)),
           h("td", {}, (v.aliases || []).map((a) => h("span", { class: "badge alias" }, `@${a}`))),
           h("td", { class: "mono small" }, v.source),
           h("td", {}, fmtTime(v.creation_timestamp)),
