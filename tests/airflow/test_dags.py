@@ -1,0 +1,64 @@
+"""Real DAG runs with `dag.test()` in the test process: DAG runs and task instances as runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.airflow.helpers import dag_run, load_dag, runs_of, tasks_of
+
+pytestmark = pytest.mark.slow
+
+
+def test_three_task_dag_is_one_run_tree() -> None:
+    dag = load_dag("ft_three_tasks")
+    result = dag.test(run_conf={"source": "s3://bucket/x", "nested": {"k": 1}})
+    assert str(result.state) in ("success", "DagRunState.SUCCESS")
+    runs = runs_of("ft_three_tasks")
+    top = dag_run(runs, result.run_id)
+    assert top.info.status == "FINISHED"
+    assert top.info.source_type == "airflow"
+    assert top.info.source_ref == {"dag_id": "ft_three_tasks", "run_id": result.run_id}
+    assert top.data.params == {"source": "s3://bucket/x", "nested.k": "1"}
+    assert top.data.tags["airflow.state"] == "success"
+    assert top.data.tags["airflow.ui_url"].startswith(
+        "http://airflow.test:8080/dags/ft_three_tasks/runs/manual__"
+    )
+    tasks = tasks_of(runs, top)
+    assert sorted(tasks) == ["extract", "load", "transform"]
+    assert len(runs) == 4
+    extract = tasks["extract"]
+    assert extract.info.status == "FINISHED"
+    assert extract.data.metrics == {"rows": 3.0}  # logged in the task with no run handling
+    assert extract.data.params["alpha"] == "0.5"
+    tags = extract.data.tags
+    assert tags["airflow.try_number"] == "1" and tags["airflow.map_index"] == "-1"
+    assert tags["airflow.state"] == "success"
+    assert tags["airflow.operator"] == "_PythonDecoratedOperator"
+    assert float(tags["airflow.duration_s"]) >= 0
+    assert tags["airflow.ui_url"].endswith("/tasks/extract?try_number=1")
+    assert extract.info.source_ref["task_id"] == "extract"
+    for run in tasks.values():
+        assert run.info.end_time is not None and run.info.end_time >= run.info.start_time
+
+
+def test_retries_are_tries_of_one_run() -> None:
+    dag = load_dag("ft_retries")
+    result = dag.test()
+    assert "failed" in str(result.state).lower()
+    runs = runs_of("ft_retries")
+    top = dag_run(runs, result.run_id)
+    assert top.info.status == "FAILED"
+    tasks = tasks_of(runs, top)
+    assert sorted(tasks) == ["broken", "flaky"]
+    assert len(runs) == 3  # one run per task instance, however many tries
+    flaky = tasks["flaky"]
+    assert flaky.info.status == "FINISHED"
+    assert flaky.data.tags["airflow.try_number"] == "2"
+    assert flaky.data.tags["airflow.state"] == "success"
+    assert flaky.data.metrics == {"attempt": 2.0}
+    assert "flowtrack.error" not in flaky.data.tags  # the first try's, removed on the second
+    broken = tasks["broken"]
+    assert broken.info.status == "FAILED"
+    assert broken.data.tags["airflow.try_number"] == "2"
+    assert broken.data.tags["airflow.state"] == "failed"
+    assert broken.data.tags["flowtrack.error"] == "ValueError: always broken"
