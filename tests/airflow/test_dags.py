@@ -62,3 +62,23 @@ def test_retries_are_tries_of_one_run() -> None:
     assert broken.data.tags["airflow.try_number"] == "2"
     assert broken.data.tags["airflow.state"] == "failed"
     assert broken.data.tags["flowtrack.error"] == "ValueError: always broken"
+
+
+def test_mapped_task_and_bash_subprocess_land_in_their_runs() -> None:
+    result = load_dag("ft_mapped_bash").test()
+    assert "success" in str(result.state).lower()
+    runs = runs_of("ft_mapped_bash")
+    top = dag_run(runs, result.run_id)
+    children = [r for r in runs if r.info.parent_run_id == top.info.run_id]
+    mapped = sorted(
+        (r for r in children if r.data.tags["airflow.task_id"] == "square"),
+        key=lambda r: int(r.data.tags["airflow.map_index"]),
+    )
+    assert [r.info.run_name for r in mapped] == ["square[0]", "square[1]", "square[2]"]
+    assert [r.data.metrics for r in mapped] == [{"x": 1.0}, {"x": 2.0}, {"x": 3.0}]
+    assert mapped[1].data.tags["airflow.ui_url"].endswith("/tasks/square/mapped/1?try_number=1")
+    (script,) = [r for r in children if r.data.tags["airflow.task_id"] == "script"]
+    assert script.data.tags["airflow.operator"] == "BashOperator"
+    # The script ran in a subprocess and logged into the task's run through the environment.
+    assert script.data.metrics == {"from_bash": 7.0}
+    assert len(runs) == 5
