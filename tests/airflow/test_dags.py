@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.airflow.helpers import dag_run, load_dag, runs_of, tasks_of
@@ -82,3 +84,23 @@ def test_mapped_task_and_bash_subprocess_land_in_their_runs() -> None:
     # The script ran in a subprocess and logged into the task's run through the environment.
     assert script.data.metrics == {"from_bash": 7.0}
     assert len(runs) == 5
+
+
+def test_assets_become_versioned_outputs_and_inputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flowtrack
+
+    monkeypatch.setenv("FT_TEST_ASSET_DIR", str(tmp_path))
+    result = load_dag("ft_assets").test()
+    assert "success" in str(result.state).lower()
+    runs = runs_of("ft_assets")
+    tasks = tasks_of(runs, dag_run(runs, result.run_id))
+    assert {t.info.status for t in tasks.values()} == {"FINISHED"}
+    client = flowtrack.Client()
+    (written,) = client.get_run_outputs(tasks["produce"].info.run_id)
+    (read,) = client.get_run_inputs(tasks["consume"].info.run_id)
+    assert written.name == "features" and written.uri == str(tmp_path / "features.csv")
+    assert read.version_id == written.version_id  # the same content: one version
+    producer = client.get_producer(tmp_path / "features.csv")
+    assert producer is not None and producer.info.run_id == tasks["produce"].info.run_id

@@ -19,7 +19,7 @@ from flowtrack.store.events import Event
 from flowtrack.tracking import context
 from flowtrack.tracking.context import RunState
 
-from flowtrack_airflow import identity
+from flowtrack_airflow import assets, identity
 from flowtrack_airflow.settings import Settings
 from flowtrack_airflow.values import error_text, params_of, tag_text
 
@@ -44,6 +44,8 @@ class Open:
 
     state: RunState
     started: float
+    # True once versioning for this try is queued: its end is queued behind it.
+    queued: bool = False
 
 
 _open: dict[str, Open] = {}
@@ -274,7 +276,12 @@ def task_started(ti: Any, settings: Settings) -> None:
     _submit(state, events)
     _open.pop(state.run_id, None)
     context.push(state)
-    _open[state.run_id] = Open(state, time.monotonic())
+    record = Open(state, time.monotonic())
+    _open[state.run_id] = record
+    inlets = assets.uris(getattr(getattr(ti, "task", None), "inlets", None))
+    if inlets:
+        record.queued = True
+        assets.in_background(lambda: assets.version(inlets, "input"))
 
 
 def task_ended(ti: Any, settings: Settings, error: Any = None) -> None:
@@ -307,7 +314,18 @@ def task_ended(ti: Any, settings: Settings, error: Any = None) -> None:
     events.append(
         {"op": "update_run", "run_id": state.run_id, "status": status, "end_time": _ms(end)}
     )
-    _submit(state, events)
+    outlets = assets.uris(getattr(getattr(ti, "task", None), "outlets", None))
+    if status != "FINISHED" or record is None:
+        outlets = []  # a failed try's outlets hold nothing it finished writing
+    if outlets or (record is not None and record.queued):
+
+        def version_then_end() -> None:
+            assets.version(outlets, "output")
+            _submit(state, events)
+
+        assets.in_background(version_then_end)  # in this context: the task's run is active
+    else:
+        _submit(state, events)
     if record is not None:
         context.pop(state)
 
@@ -316,6 +334,8 @@ def flush() -> None:
     """Deliver what this process queued (a task process ends with os._exit: no atexit)."""
     from flowtrack.tracking.writer import flush_all
 
+    if not assets.wait():
+        log.warning("flowtrack: versioning of the task's assets is still running; left behind")
     if not flush_all():
         log.warning(
             "flowtrack: the tracking store did not take every event in time; the rest stay in "
