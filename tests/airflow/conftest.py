@@ -56,9 +56,14 @@ def airflow_db() -> Path:
 
 @pytest.fixture(autouse=True)
 def airflow_settings(airflow_db: Path) -> Iterator[None]:
-    """The adapter reads [flowtrack] again in each test (tests change the environment)."""
+    """The adapter reads [flowtrack] again in each test (tests change the environment), and
+    each test leaves the environment as it found it."""
     from flowtrack_airflow import settings
 
     settings.forget()
     yield
     settings.forget()
+    # dag.test() leaves the last task's AIRFLOW_CTX_* variables in this process's environment;
+    # runs started by later tests would take them as their Airflow context.
+    for name in [n for n in os.environ if n.startswith("AIRFLOW_CTX_")]:
+        del os.environ[name]

@@ -104,3 +104,33 @@ def test_assets_become_versioned_outputs_and_inputs(
     assert read.version_id == written.version_id  # the same content: one version
     producer = client.get_producer(tmp_path / "features.csv")
     assert producer is not None and producer.info.run_id == tasks["produce"].info.run_id
+
+
+def test_scheduler_side_hooks_with_orm_objects_meet_the_same_runs() -> None:
+    """The scheduler's hooks get ORM objects (DagRun, TaskInstance) and run in another process
+    than the tasks: fed the ORM objects of a finished run, they find the same runs by id."""
+    from flowtrack_airflow import listener
+
+    result = load_dag("ft_three_tasks").test()
+    runs = runs_of("ft_three_tasks")
+    top = dag_run(runs, result.run_id)
+    # A cleared DAG run: the scheduler's on_dag_run_running puts the run back to RUNNING.
+    listener.on_dag_run_running(dag_run=result, msg="")
+    assert dag_run(runs_of("ft_three_tasks"), result.run_id).info.status == "RUNNING"
+    # An executor-reported failure: on_task_instance_failed with the ORM row, in a process
+    # that never saw the task start.
+    (orm_load,) = [ti for ti in result.get_task_instances() if ti.task_id == "load"]
+    assert type(orm_load).__module__.startswith("airflow.models")
+    orm_load.state = "failed"
+    listener.on_task_instance_failed(
+        previous_state=None, task_instance=orm_load, error="Executor reported it failed"
+    )
+    listener.on_dag_run_failed(dag_run=result, msg="task_failure")
+    after = runs_of("ft_three_tasks")
+    assert len(after) == len(runs) == 4  # no new runs: the same ids
+    load = tasks_of(after, top)["load"]
+    assert load.info.status == "FAILED"
+    assert load.data.tags["flowtrack.error"] == "Executor reported it failed"
+    top_after = dag_run(after, result.run_id)
+    assert top_after.info.status == "FAILED"
+    assert top_after.data.tags["flowtrack.error"] == "task_failure"

@@ -84,7 +84,7 @@ def on_dag_run_success(dag_run: Any, msg: str) -> None:
     with _guard("on_dag_run_success"):
         found = _tracked(dag_run.dag_id)
         if found is not None:
-            recorder.dag_run_ended(dag_run, found, msg)
+            recorder.dag_run_ended(dag_run, found, msg, failed=False)
 
 
 @hookimpl
@@ -92,7 +92,7 @@ def on_dag_run_failed(dag_run: Any, msg: str) -> None:
     with _guard("on_dag_run_failed"):
         found = _tracked(dag_run.dag_id)
         if found is not None:
-            recorder.dag_run_ended(dag_run, found, msg)
+            recorder.dag_run_ended(dag_run, found, msg, failed=True)
 
 
 @hookimpl

@@ -144,8 +144,19 @@ def _submit(state: RunState, events: list[Event]) -> None:
 # -- DAG runs ------------------------------------------------------------------------------
 
 
-def _dag_run_events(dag_run: Any, settings: Settings) -> tuple[RunState, list[Event]]:
-    """The DAG run's run (created if new) and its conf as params."""
+def _reopen(run_id: str) -> Event:
+    # The store takes tags and params only for a run that has not ended: a hook that knows the
+    # run's state now (the scheduler's) puts it back to RUNNING before it writes them.
+    return {"op": "update_run", "run_id": run_id, "status": "RUNNING"}
+
+
+def _dag_run_events(
+    dag_run: Any, settings: Settings, reopen: bool = False
+) -> tuple[RunState, list[Event]]:
+    """The DAG run's run (created if new; RUNNING again if ``reopen``) and its conf as params.
+
+    Only the scheduler's hooks reopen: a task's events may reach the store late (spooled, then
+    `flowtrack sync`), and must not turn a DAG run that ended back to RUNNING."""
     dag_id, run_id = str(dag_run.dag_id), str(dag_run.run_id)
     state = _state(
         identity.dag_run_key(settings.namespace, dag_id, run_id),
@@ -165,22 +176,23 @@ def _dag_run_events(dag_run: Any, settings: Settings) -> tuple[RunState, list[Ev
     if settings.namespace:
         tags["airflow.namespace"] = settings.namespace
     events = [_create(state, {"dag_id": dag_id, "run_id": run_id}, tags)]
+    if reopen:
+        events.append(_reopen(state.run_id))
     events += _params(state.run_id, getattr(dag_run, "conf", None))
     return state, events
 
 
 def dag_run_running(dag_run: Any, settings: Settings) -> None:
-    state, events = _dag_run_events(dag_run, settings)
     # A cleared DAG run runs again: its run is RUNNING again too.
-    events.append({"op": "update_run", "run_id": state.run_id, "status": "RUNNING"})
+    state, events = _dag_run_events(dag_run, settings, reopen=True)
     _submit(state, events)
 
 
-def dag_run_ended(dag_run: Any, settings: Settings, msg: str | None) -> None:
-    state, events = _dag_run_events(dag_run, settings)
-    airflow_state = _text(getattr(dag_run, "state", None)) or "unknown"
-    status = {"success": "FINISHED", "failed": "FAILED"}.get(airflow_state, "KILLED")
-    tags = {"airflow.state": airflow_state}
+def dag_run_ended(dag_run: Any, settings: Settings, msg: str | None, failed: bool) -> None:
+    """The DAG run succeeded or failed (the hook that fired says which)."""
+    state, events = _dag_run_events(dag_run, settings, reopen=True)
+    status = "FAILED" if failed else "FINISHED"
+    tags = {"airflow.state": "failed" if failed else "success"}
     if status == "FAILED" and msg:
         tags["flowtrack.error"] = msg
     events += _tags(state.run_id, tags)
@@ -265,7 +277,7 @@ def task_started(ti: Any, settings: Settings) -> None:
     tags = _task_tags(ti)
     events.append(_create(state, _ref(ti), tags))
     # Retry or cleared task: the same run, RUNNING again, with this try's tags.
-    events.append({"op": "update_run", "run_id": state.run_id, "status": "RUNNING"})
+    events.append(_reopen(state.run_id))
     events += _tags(state.run_id, {**tags, "airflow.state": "running"})
     if int(ti.try_number) > 1:  # the error of the try before is not this try's
         events.append({"op": "delete_tag", "run_id": state.run_id, "key": "flowtrack.error"})
@@ -291,7 +303,7 @@ def task_ended(ti: Any, settings: Settings, error: Any = None) -> None:
     events: list[Event] = []
     if record is None:  # the try was not seen starting here (the scheduler reports a failure)
         state = fresh
-        events.append(_create(state, _ref(ti), _task_tags(ti)))
+        events += [_create(state, _ref(ti), _task_tags(ti)), _reopen(state.run_id)]
     else:
         state = record.state
     airflow_state = _text(getattr(ti, "state", None)) or ("failed" if error else "success")
