@@ -100,7 +100,8 @@ def test_assets_become_versioned_outputs_and_inputs(
     client = flowtrack.Client()
     (written,) = client.get_run_outputs(tasks["produce"].info.run_id)
     (read,) = client.get_run_inputs(tasks["consume"].info.run_id)
-    assert written.name == "features" and written.uri == str(tmp_path / "features.csv")
+    assert written.name == f"features@{tmp_path.name}"  # the asset's name
+    assert written.uri == str(tmp_path / "features.csv")
     assert read.version_id == written.version_id  # the same content: one version
     producer = client.get_producer(tmp_path / "features.csv")
     assert producer is not None and producer.info.run_id == tasks["produce"].info.run_id

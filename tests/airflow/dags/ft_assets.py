@@ -9,7 +9,9 @@ from pathlib import Path
 from airflow.sdk import Asset, dag, task
 
 FEATURES = Path(os.environ.get("FT_TEST_ASSET_DIR", "/tmp")) / "features.csv"
-ASSET = Asset(name="features", uri=f"file://{FEATURES}")
+# Airflow deactivates an asset whose name another DAG parse gave another URI: the folder is
+# part of the name, since each test writes to its own folder.
+ASSET = Asset(name=f"features@{FEATURES.parent.name}", uri=f"file://{FEATURES}")
 
 
 @dag(schedule=None, start_date=datetime.datetime(2026, 1, 1), catchup=False)
