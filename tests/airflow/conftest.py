@@ -25,8 +25,11 @@ if importlib.util.find_spec("airflow") is None:
         "apache-airflow is not installed (requirements/dev.txt pins it)", allow_module_level=True
     )
 
-DAGS = Path(__file__).resolve().parent / "dags"
+SOURCE_DAGS = Path(__file__).resolve().parent / "dags"
+# Airflow's own example DAGs that the tests run unchanged (copied into the DAGs folder).
+EXAMPLE_DAGS = ["tutorial_taskflow_api.py"]
 HOME = Path(tempfile.mkdtemp(prefix="flowtrack-airflow-"))
+DAGS = HOME / "dags"
 atexit.register(shutil.rmtree, HOME, True)
 AIRFLOW_ENV = {
     "AIRFLOW_HOME": str(HOME),
@@ -40,7 +43,15 @@ os.environ.update(AIRFLOW_ENV)
 
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
-    """The session's Airflow home, its database migrated."""
+    """The session's Airflow home, its database migrated, its DAGs folder filled."""
+    DAGS.mkdir(exist_ok=True)
+    for dag_file in SOURCE_DAGS.glob("*.py"):
+        shutil.copy(dag_file, DAGS / dag_file.name)
+    spec = importlib.util.find_spec("airflow.example_dags")
+    assert spec is not None and spec.submodule_search_locations is not None
+    examples = Path(next(iter(spec.submodule_search_locations)))
+    for name in EXAMPLE_DAGS:
+        shutil.copy(examples / name, DAGS / name)
     done = subprocess.run(
         [sys.executable, "-m", "airflow", "db", "migrate"],
         env={**os.environ, **AIRFLOW_ENV},

@@ -11,13 +11,18 @@ from flowtrack.entities import Run
 from tests.airflow.conftest import DAGS
 
 
-def load_dag(dag_id: str) -> Any:
-    """The DAG object of tests/airflow/dags/<dag_id>.py."""
-    spec = importlib.util.spec_from_file_location(f"ft_test_dags.{dag_id}", DAGS / f"{dag_id}.py")
+def load_module(name: str) -> Any:
+    """The module <name>.py of the session's DAGs folder (tests/airflow/dags and examples)."""
+    spec = importlib.util.spec_from_file_location(f"ft_test_dags.{name}", DAGS / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.DAG
+    return module
+
+
+def load_dag(dag_id: str) -> Any:
+    """The DAG object of tests/airflow/dags/<dag_id>.py."""
+    return load_module(dag_id).DAG
 
 
 def runs_of(experiment: str) -> list[Run]:

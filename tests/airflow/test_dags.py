@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.airflow.helpers import dag_run, load_dag, runs_of, tasks_of
+from tests.airflow.helpers import dag_run, load_dag, load_module, runs_of, tasks_of
 
 pytestmark = pytest.mark.slow
 
@@ -135,3 +135,14 @@ def test_scheduler_side_hooks_with_orm_objects_meet_the_same_runs() -> None:
     top_after = dag_run(after, result.run_id)
     assert top_after.info.status == "FAILED"
     assert top_after.data.tags["flowtrack.error"] == "task_failure"
+
+
+def test_an_airflow_example_dag_runs_unchanged_and_is_recorded() -> None:
+    """Airflow's own TaskFlow tutorial DAG, as shipped, with the plugin installed."""
+    example = load_module("tutorial_taskflow_api")
+    result = example.tutorial_taskflow_api().test()
+    assert "success" in str(result.state).lower()
+    runs = runs_of("tutorial_taskflow_api")
+    tasks = tasks_of(runs, dag_run(runs, result.run_id))
+    assert sorted(tasks) == ["extract", "load", "transform"]
+    assert {t.info.status for t in tasks.values()} == {"FINISHED"}
