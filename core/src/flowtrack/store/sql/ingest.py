@@ -29,10 +29,11 @@ _TERMINAL = frozenset({RunStatus.FINISHED, RunStatus.FAILED, RunStatus.KILLED})
 class _Batch:
     def __init__(self, conn: Connection, events: Sequence[Event]) -> None:
         self.conn = conn
-        # Runs this batch creates cannot have rows yet: only ask the store about the others.
-        created = {e["run_id"] for e in events if e["op"] == "create_run"}
-        self.state = _run_states(conn, {e["run_id"] for e in events} - created)
-        known_runs = [e for e in events if e["op"] == "param" and e["run_id"] not in created]
+        # Runs a create_run names are looked up too: one made by an earlier batch (an
+        # orchestrator's processes all send the create_run of a run whose id they compute)
+        # makes the create a no-op rather than a duplicate row.
+        self.state = _run_states(conn, {e["run_id"] for e in events})
+        known_runs = [e for e in events if e["op"] == "param" and e["run_id"] in self.state]
         self.existing_params = _existing_params(conn, known_runs)
         self.rejections: list[Rejection] = []
         self.new_runs: list[dict[str, Any]] = []
