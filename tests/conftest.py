@@ -27,6 +27,11 @@ def ft_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     flowtrack.testing.reset()
     yield home
     flowtrack.testing.reset()
+    # Variables the code under test set itself (an adapter exporting FLOWTRACK_TRACKING_URI for
+    # the processes a task starts) are not monkeypatch's to undo: drop them here, or the next
+    # module-scoped fixture (set up before this one) would start its processes with them.
+    for key in [k for k in os.environ if k.startswith("FLOWTRACK_") and k != "FLOWTRACK_HOME"]:
+        del os.environ[key]
 
 
 @pytest.fixture(scope="session")

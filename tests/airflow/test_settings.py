@@ -48,7 +48,9 @@ def test_environment_variables_are_read_and_the_uri_handed_to_child_processes(
     found = settings.load()
     assert found.namespace == "prod"
     assert os.environ["FLOWTRACK_TRACKING_URI"] == "sqlite:////tmp/ft-airflow-x.db"
-    monkeypatch.delenv("FLOWTRACK_TRACKING_URI")
+    # Set by load(), not by monkeypatch: monkeypatch.delenv here would record this value and
+    # put it back at the end of the test, for every later test's processes to inherit.
+    del os.environ["FLOWTRACK_TRACKING_URI"]
 
 
 def test_run_ids_are_stable_and_kept_apart_by_namespace() -> None:
