@@ -1,7 +1,7 @@
 """Fixtures for the web UI's browser tests: one seeded server per session, and one chromium for
 the browser tests' module.
 
-Playwright drives Debian's chromium (/usr/bin/chromium, which scripts/setup installs); it never
+Playwright drives Debian's chromium (/usr/bin/chromium, which scripts/test installs); it never
 downloads a browser of its own. Each test gets a fresh browser context (cookies, storage) and a
 page whose console errors fail the test. Screenshots go to test-artifacts/ui/ (git-ignored).
 """
@@ -82,7 +82,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: ./scripts/setup installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is missing: ./scripts/test installs Debian's chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
