@@ -1,7 +1,7 @@
 // Page 3: one run. Facts, params, metrics (charts), system metrics, artifacts with previews,
 // inputs and outputs, child runs, the model versions registered from it, tags.
 import { api, datasetUrl, enc, experimentUrl, fmtBytes, fmtDuration, fmtNum, fmtTime, modelUrl, runUrl } from "../api.js";
-import { chartCard, history, lineChart, whenVisible, xModeSwitch } from "../charts.js";
+import { chartCard, history, lineChart, metricSeries, whenVisible, xModeSwitch } from "../charts.js";
 import { card, clear, crumbs, empty, h, statusBadge } from "../dom.js";
 import { artifactsBrowser } from "../artifacts.js";
 import { lineageCard } from "../lineage.js";
@@ -122,7 +122,7 @@ function chartsSection(title, runId, keys) {
             area.append(empty("No points."));
             return;
           }
-          lineChart(area, [{ label: key, color: "#2563eb", xs: mode === "step" ? hist.steps : hist.times, ys: hist.ys }], { xMode: mode });
+          lineChart(area, [metricSeries(runId, key, hist, mode, key, "#2563eb")], { xMode: mode });
         } catch (err) {
           clear(area).append(errorBox(err));
         }
