@@ -11,7 +11,8 @@ from typing import Any
 
 import requests
 
-from tests.core.uibrowser import Seeded, browser, console, page, seeded, shot  # noqa: F401
+from tests.core.serverfixtures import Server, flowtrack_server, use_server  # noqa: F401
+from tests.core.uibrowser import Console, Seeded, browser, console, page, seeded, shot  # noqa: F401
 
 
 def test_zooming_a_long_history_fetches_the_windows_detail(page: Any, seeded: Seeded) -> None:
@@ -85,3 +86,39 @@ def test_short_histories_and_the_time_axis_never_refetch(page: Any, seeded: Seed
     page.wait_for_timeout(600)  # longer than the zoom debounce
     assert windows == []
     assert not loss.get_attribute("data-detail")
+
+
+def test_a_running_runs_page_follows_it_until_it_ends(
+    page: Any, use_server: Server, console: Console
+) -> None:
+    import flowtrack
+
+    flowtrack.set_experiment("live-charts")
+    run = flowtrack.start_run(run_name="still-training")
+    try:
+        for step in range(10):
+            flowtrack.log_metric("loss", 1 / (step + 1), step=step)
+        assert flowtrack.flush()
+        page.add_init_script("window.flowtrackLiveMs = 300")
+        page.goto(f"{use_server.url}/runs/{run.info.run_id}")
+        page.locator(".page-head .badge", has_text="RUNNING").wait_for()
+        area = page.locator("#charts .chart[data-metric=loss] .chart-area")
+        area.locator("canvas").wait_for()
+        assert area.get_attribute("data-points") == "10"
+
+        for step in range(10, 25):
+            flowtrack.log_metric("loss", 1 / (step + 1), step=step)
+        assert flowtrack.flush()
+        page.wait_for_function("el => el.dataset.points === '25'", arg=area.element_handle())
+        assert page.locator("[data-kv=metrics]").inner_text().split()[-1] == "0.04"
+        # A new metric draws the page anew, with its chart.
+        flowtrack.log_metric("accuracy", 0.5, step=0)
+        assert flowtrack.flush()
+        page.locator("#charts .chart[data-metric=accuracy] canvas").wait_for()
+    finally:
+        flowtrack.end_run()
+    assert flowtrack.flush()
+    page.locator(".page-head .badge", has_text="FINISHED").wait_for()
+    assert "—" not in page.locator(".facts dd").nth(4).inner_text()  # Ended is shown
+    shot(page, "3-run-followed-to-the-end")
+    assert not console.unexpected()

@@ -36,7 +36,8 @@ export function metricSeries(runId, key, hist, mode, label, color) {
 export function lineChart(container, series, { xMode = "step", height = 220 } = {}) {
   const base = aligned(series);
   const width = Math.max(240, container.clientWidth || 480);
-  const detail = zoomDetail(container, series);
+  const current = { series };
+  const detail = zoomDetail(container, current);
   const xs = base[0];
   const opts = {
     width,
@@ -56,6 +57,14 @@ export function lineChart(container, series, { xMode = "step", height = 220 } = 
   };
   const plot = new window.uPlot(opts, base, container);
   container.dataset.points = String(xs.length);
+  // New points of a running run: redrawn and rescaled, unless the user is zoomed in.
+  container.updateChart = (next) => {
+    current.series = next;
+    if (container.dataset.detail) return;
+    const data = aligned(next);
+    plot.setData(data);
+    container.dataset.points = String(data[0].length);
+  };
   const resize = new ResizeObserver(() => {
     const w = container.clientWidth;
     if (w && Math.abs(w - plot.width) > 4) plot.setSize({ width: w, height });
@@ -79,10 +88,8 @@ function aligned(series) {
 
 // The setScale hook that swaps a zoomed window's detail in (and the overview back out when the
 // zoom is reset). Debounced, and a newer zoom wins over an older answer still on its way.
-function zoomDetail(container, series) {
-  if (!series.some((s) => s.fetchWindow)) return null;
-  const lo = Math.min(...series.map((s) => s.xs[0]));
-  const hi = Math.max(...series.map((s) => s.xs[s.xs.length - 1]));
+function zoomDetail(container, current) {
+  if (!current.series.some((s) => s.fetchWindow)) return null;
   let timer = null;
   let asked = "";
   let zoomed = false;
@@ -95,6 +102,9 @@ function zoomDetail(container, series) {
       const wanted = `${min}:${max}`;
       if (wanted === asked) return;
       asked = wanted;
+      const series = current.series;
+      const lo = Math.min(...series.map((s) => s.xs[0]));
+      const hi = Math.max(...series.map((s) => s.xs[s.xs.length - 1]));
       if (min <= lo && max >= hi) {
         if (zoomed) setPoints(u, container, aligned(series), "");
         zoomed = false;

@@ -5,6 +5,7 @@ import { chartCard, history, lineChart, metricSeries, whenVisible, xModeSwitch }
 import { card, clear, crumbs, empty, h, statusBadge } from "../dom.js";
 import { artifactsBrowser } from "../artifacts.js";
 import { lineageCard } from "../lineage.js";
+import { followRun } from "../live.js";
 import { errorBox, runLink, runNames, sourceCell, sourceDetail, stageBadge } from "../views.js";
 
 const SYSTEM = "system/";
@@ -52,8 +53,9 @@ export async function render(root) {
       ),
     ),
   );
-  if (userKeys.length) add("charts", "Charts", chartsSection("Metric charts", runId, userKeys));
-  if (systemKeys.length) add("system", "System metrics", chartsSection("System metrics", runId, systemKeys));
+  const chartSections = [];
+  if (userKeys.length) add("charts", "Charts", chartsSection("Metric charts", runId, userKeys, chartSections));
+  if (systemKeys.length) add("system", "System metrics", chartsSection("System metrics", runId, systemKeys, chartSections));
   add("artifacts", "Artifacts", card("Artifacts", artifactsBrowser(runId)));
   const datasets = card("Inputs & outputs", h("p", { class: "muted" }, "Loading…"));
   add("data", "Inputs & outputs", datasets);
@@ -65,11 +67,32 @@ export async function render(root) {
   add("tags", "Tags", card("Tags", keyValueTable(data.tags, "tags", "No tags.")));
   for (const [id, title] of sections) nav.append(h("a", { href: `#${id}` }, title));
 
+  if (info.status === "RUNNING") follow(root, runId, metricKeys, chartSections);
   await Promise.all([
     fill(datasets, () => datasetsView(runId)),
     fill(childrenCard, () => childrenView(runId)),
     fill(modelsCard, () => modelsView(runId)),
   ]);
+}
+
+// While the run is RUNNING: new points in the charts and the latest values in the table; the
+// page is drawn anew when a new metric appears or the run ends (status, end time, duration).
+function follow(root, runId, metricKeys, chartSections) {
+  const redraw = () => render(clear(root));
+  followRun(runId, {
+    onEnd: redraw,
+    onTick: async (run) => {
+      const keys = Object.keys(run.data.metrics).sort();
+      if (keys.join("\n") !== metricKeys.join("\n")) {
+        redraw();
+        return;
+      }
+      const latest = Object.fromEntries(keys.filter((k) => !k.startsWith(SYSTEM)).map((k) => [k, fmtNum(run.data.metrics[k])]));
+      const table = root.querySelector("[data-kv=metrics]");
+      if (table) table.replaceWith(keyValueTable(latest, "metrics", ""));
+      await Promise.all(chartSections.map((refresh) => refresh()));
+    },
+  });
 }
 
 async function fill(box, make) {
@@ -106,11 +129,22 @@ function keyValueTable(map, id, emptyText) {
   );
 }
 
-function chartsSection(title, runId, keys) {
+function chartsSection(title, runId, keys, refreshers) {
   const grid = h("div", { class: "chart-grid" });
   let mode = "step";
+  const drawn = new Map(); // key -> chart area, for a running run's refresh
+  refreshers.push(() =>
+    Promise.all(
+      [...drawn].map(async ([key, area]) => {
+        if (!area.updateChart) return;
+        const hist = await history(runId, key);
+        area.updateChart([metricSeries(runId, key, hist, mode, key, "#2563eb")]);
+      }),
+    ),
+  );
   const draw = () => {
     clear(grid);
+    drawn.clear();
     for (const key of keys) {
       const [box, area] = chartCard(key);
       grid.append(box);
@@ -123,6 +157,7 @@ function chartsSection(title, runId, keys) {
             return;
           }
           lineChart(area, [metricSeries(runId, key, hist, mode, key, "#2563eb")], { xMode: mode });
+          drawn.set(key, area);
         } catch (err) {
           clear(area).append(errorBox(err));
         }
