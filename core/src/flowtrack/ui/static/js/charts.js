@@ -4,6 +4,8 @@ import { api, enc, num } from "./api.js";
 import { h } from "./dom.js";
 
 export const MAX_POINTS = 1000;
+// Steps are whole numbers: never a tick at step 0.2.
+const STEP_INCRS = [1, 2, 5].flatMap((m) => Array.from({ length: 16 }, (_, e) => m * 10 ** e)).sort((a, b) => a - b);
 
 // window: {min, max} steps, for a zoomed chart: the server downsamples only that range.
 export async function history(runId, key, window = null) {
@@ -45,7 +47,7 @@ export function lineChart(container, series, { xMode = "step", height = 220 } = 
     // One x value: a small window around it, not uPlot's default span of years.
     scales: { x: xs.length === 1 ? { time: xMode === "time", auto: false, range: [xs[0] - 1, xs[0] + 1] } : { time: xMode === "time" } },
     axes: [
-      { label: xMode === "time" ? "" : "step", stroke: "#6b7280", grid: { stroke: "#eef0f3" } },
+      { label: xMode === "time" ? "" : "step", stroke: "#6b7280", grid: { stroke: "#eef0f3" }, ...(xMode === "step" ? { incrs: STEP_INCRS } : {}) },
       { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, size: 60 },
     ],
     cursor: { drag: { x: true, y: false } },

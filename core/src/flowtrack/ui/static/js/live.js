@@ -1,5 +1,6 @@
 // A RUNNING run's page follows the run: every few seconds (only while the tab is shown) it asks
-// for the run again; onTick redraws what changed, onEnd runs once when the run has ended.
+// for the run again; onTick redraws what changed (returning true ends the following: the page
+// was drawn anew and follows by itself), onEnd runs once when the run has ended.
 import { api, enc } from "./api.js";
 
 export function followRun(runId, { onTick, onEnd }) {
@@ -13,7 +14,7 @@ export function followRun(runId, { onTick, onEnd }) {
           onEnd(run);
           return;
         }
-        await onTick(run);
+        if (await onTick(run)) return;
       } catch (_) {
         // A missed tick (server restarting, network): the next one tries again.
       }

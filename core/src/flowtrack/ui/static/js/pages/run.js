@@ -85,12 +85,13 @@ function follow(root, runId, metricKeys, chartSections) {
       const keys = Object.keys(run.data.metrics).sort();
       if (keys.join("\n") !== metricKeys.join("\n")) {
         redraw();
-        return;
+        return true;
       }
       const latest = Object.fromEntries(keys.filter((k) => !k.startsWith(SYSTEM)).map((k) => [k, fmtNum(run.data.metrics[k])]));
       const table = root.querySelector("[data-kv=metrics]");
       if (table) table.replaceWith(keyValueTable(latest, "metrics", ""));
       await Promise.all(chartSections.map((refresh) => refresh()));
+      return false;
     },
   });
 }
