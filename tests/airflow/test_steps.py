@@ -128,3 +128,38 @@ def test_bad_input_names_the_argument_and_writes_nothing(
         new = [r for r in _all_runs() if r.info.run_id not in before]
         assert [r.info.run_name for r in new if r.info.run_name != "train"] == []
     assert flowtrack.Client().search_registered_models().items == []
+
+
+def test_decorator_options_are_checked_when_the_dag_is_parsed() -> None:
+    from airflow.sdk import DAG, task
+
+    with pytest.raises(StepError) as caught, DAG("ft_parse_check", schedule=None):
+
+        @task.flowtrack(register_model="churn", version_output=True)
+        def both() -> int:
+            return 1
+
+        both()
+    assert "invalid version_output True: and register_model" in str(caught.value)
+
+
+@pytest.mark.postgres
+def test_a_store_that_is_down_does_not_fail_versioning_or_metrics(tmp_path: Path) -> None:
+    """Steps logging into a run go through the journal: the store down costs them nothing,
+    and what they logged arrives once it is back."""
+    from tests.core.faults import missing_pg_database
+
+    data = tmp_path / "rows.csv"
+    data.write_text("a\n1\n")
+    with missing_pg_database() as (uri, bring_up):
+        flowtrack.set_tracking_uri(uri)
+        with flowtrack.start_run() as run:
+            found = helpers.version_data(data)
+            helpers.log_metrics({"auc": 0.75})
+        assert found["uri"] == str(data)
+        bring_up()  # type: ignore[operator]
+        assert flowtrack.flush(timeout=60)  # this process's writer delivers its journal
+        client = flowtrack.Client()
+        assert client.get_run(run.info.run_id).data.metrics == {"auc": 0.75}
+        (output,) = client.get_run_outputs(run.info.run_id)
+        assert output.digest == found["digest"]
