@@ -130,7 +130,7 @@ def _register(value: Any, name: str, alias: str | None, stage: str | None) -> di
 
         with failing_as(STEP):
             value = flowtrack.models.log_model(value, "model")
-    return register_model(value, name, alias=alias, stage=stage, step=STEP)
+    return register_model(value, name, alias=alias, stage=stage, caller=STEP)
 
 
 def _is_data_reference(value: Any) -> bool:
@@ -144,7 +144,7 @@ def _version(value: Any, name: str) -> None:
     from flowtrack_airflow.steps.data import version_data
 
     if _is_data_reference(value):
-        version_data(value, step=STEP)
+        version_data(value, caller=STEP)
         return
     found = job(value, name)
     if found is None:

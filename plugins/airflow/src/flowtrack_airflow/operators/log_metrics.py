@@ -61,7 +61,7 @@ class LogMetricsOperator(BaseOperator):
             file=self.file,
             params=self.log_params,
             run_id=self.run_id,
-            step_number=self.step,
-            step=type(self).__name__,
+            step=self.step,
+            caller=type(self).__name__,
             xcom=xcom,
         )

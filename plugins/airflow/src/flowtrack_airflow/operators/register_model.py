@@ -49,5 +49,5 @@ class RegisterModelOperator(BaseOperator):
             stage=self.stage,
             tags=self.tags,
             description=self.description,
-            step=type(self).__name__,
+            caller=type(self).__name__,
         )

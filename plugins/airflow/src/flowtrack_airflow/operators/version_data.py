@@ -51,5 +51,5 @@ class VersionDataOperator(BaseOperator):
             as_output=self.as_output,
             name=self.name,
             mode=self.mode,
-            step=type(self).__name__,
+            caller=type(self).__name__,
         )

@@ -12,7 +12,7 @@ from airflow.sdk.exceptions import AirflowException
 
 from flowtrack_airflow.steps import bad, failing_as, step_run
 
-STEP = "VersionDataOperator"
+STEP = "version_data"  # how errors name the step; the operator gives its class name
 
 
 def _target(step: str, path: Any) -> tuple[str, Path | None]:
@@ -76,7 +76,8 @@ def version_data(
     as_output: bool = True,
     name: str | None = None,
     mode: str | None = None,
-    step: str = STEP,
+    *,
+    caller: str = STEP,
 ) -> dict[str, Any]:
     """Version ``path`` (content digest; a reference fingerprint for remote URLs, as
     ``flowtrack.log_output``) as an output of the task's run (an input with
@@ -89,16 +90,16 @@ def version_data(
     from flowtrack.data.workspace import find_pointers
     from flowtrack.tracking.datasets import _log, describe
 
-    _check(step, remote, push, as_output, name, mode)
-    text, local = _target(step, path)
+    _check(caller, remote, push, as_output, name, mode)
+    text, local = _target(caller, path)
     if local is not None and not local.exists():
-        raise bad(step, "path", text, "does not exist")
+        raise bad(caller, "path", text, "does not exist")
     target = None
     if push:
         if local is None:
-            raise bad(step, "path", text, "is remote data: push sends local data to a remote")
-        target = _remote_for(step, local, remote)
-    with step_run(), failing_as(step):
+            raise bad(caller, "path", text, "is remote data: push sends local data to a remote")
+        target = _remote_for(caller, local, remote)
+    with step_run(), failing_as(caller):
         content = describe(text, name, mode)
         version = _log(content, "output" if as_output else "input")
         pushed = None
@@ -107,7 +108,7 @@ def version_data(
             result = push_objects(repo, find_pointers(repo, [Path(content.uri)]), chosen)
             if not result.ok:  # the version is recorded; the remote lacks some of its objects
                 problems = "; ".join(result.problems())
-                raise AirflowException(f"{step}: push to remote {chosen.name!r}: {problems}")
+                raise AirflowException(f"{caller}: push to remote {chosen.name!r}: {problems}")
             pushed = result.transferred
     return {
         "name": version.name,

@@ -13,7 +13,7 @@ from typing import Any
 
 from flowtrack_airflow.steps import bad, failing_as, step_run
 
-STEP = "LogMetricsOperator"
+STEP = "log_metrics"  # how errors name the step; the operator gives its class name
 MAX_FILE_BYTES = 16 * 2**20
 
 
@@ -109,8 +109,9 @@ def log_metrics(
     file: Any = None,
     params: Any = None,
     run_id: str | None = None,
-    step_number: int | None = None,
-    step: str = STEP,
+    step: int | None = None,
+    *,
+    caller: str = STEP,
     xcom: tuple[str, Any] | None = None,
 ) -> dict[str, float]:
     """Log ``metrics`` (a dict, nested dicts flattened with '.'), the mapping in ``file``
@@ -120,26 +121,26 @@ def log_metrics(
 
     merged: dict[str, Any] = {}
     if file is not None:
-        merged.update(read_file(step, file))
+        merged.update(read_file(caller, file))
     if xcom is not None:
         where, value = xcom
         if value is None:
-            raise bad(step, "xcom_task_id", where, "has no XCom value to log")
-        merged.update(as_mapping(step, "xcom_task_id", value))
+            raise bad(caller, "xcom_task_id", where, "has no XCom value to log")
+        merged.update(as_mapping(caller, "xcom_task_id", value))
     if metrics is not None:
-        merged.update(as_mapping(step, "metrics", metrics))
+        merged.update(as_mapping(caller, "metrics", metrics))
     if metrics is None and file is None and xcom is None:
-        raise bad(step, "metrics", None, "nothing to log: give metrics, xcom_task_id or file")
-    values = _checked_metrics(step, merged)
-    logged_params = _checked_params(step, params)
-    with failing_as(step):
-        at = 0 if step_number is None else validate_step("step", step_number)
+        raise bad(caller, "metrics", None, "nothing to log: give metrics, xcom_task_id or file")
+    values = _checked_metrics(caller, merged)
+    logged_params = _checked_params(caller, params)
+    with failing_as(caller):
+        at = 0 if step is None else validate_step("step", step)
     if run_id is not None:
-        _log_to(step, run_id, values, logged_params, at)
+        _log_to(caller, run_id, values, logged_params, at)
         return values
     import flowtrack
 
-    with step_run(), failing_as(step):
+    with step_run(), failing_as(caller):
         if values:
             flowtrack.log_metrics(values, step=at)
         if logged_params:

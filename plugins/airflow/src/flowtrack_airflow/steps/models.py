@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 from flowtrack_airflow.steps import airflow_ids, bad, failing_as, step_run
 
-STEP = "RegisterModelOperator"
+STEP = "register_model"  # how errors name the step; the operator gives its class name
 # Where a model folder given by path is stored in the task's run before it is registered.
 ARTIFACT_PATH = "model"
 
@@ -120,7 +120,8 @@ def register_model(
     stage: str | None = None,
     tags: Mapping[str, Any] | None = None,
     description: str | None = None,
-    step: str = STEP,
+    *,
+    caller: str = STEP,
 ) -> dict[str, Any]:
     """Register ``model_uri`` as the next version of ``name``; set ``alias`` and ``stage``.
 
@@ -132,19 +133,19 @@ def register_model(
     from flowtrack.tracking.log import _artifact_uri
     from flowtrack.tracking.policy import submit
 
-    text = _uri_text(model_uri, step)
-    _check_options(step, name, alias, stage, tags)
+    text = _uri_text(model_uri, caller)
+    _check_options(caller, name, alias, stage, tags)
     folder = None
     if is_runs_uri(text):
-        _check_logged(step, text)
+        _check_logged(caller, text)
     elif text.startswith("models:/"):
-        raise bad(step, "model_uri", text, "is a registered version already; give its source")
+        raise bad(caller, "model_uri", text, "is a registered version already; give its source")
     else:
-        folder = _model_folder(step, text)
-    with step_run() as state, failing_as(step):
+        folder = _model_folder(caller, text)
+    with step_run() as state, failing_as(caller):
         source = text
         if folder is not None:
-            written = _store_folder(step, folder, state.run_id, _artifact_uri(state))
+            written = _store_folder(caller, folder, state.run_id, _artifact_uri(state))
             submit(state, [{"op": "artifacts", "run_id": state.run_id, "paths": written}])
             source = f"runs:/{state.run_id}/{ARTIFACT_PATH}"
         links = {**airflow_ids(), "flowtrack.registered_by_run": state.run_id}
