@@ -158,12 +158,12 @@ def _log_to(
     with failing_as(step):
         validate_run_id(run_id)
     client = flowtrack.Client()
-    try:
-        client.get_run(run_id)
-    except flowtrack.NotFoundError:
-        raise bad(step, "run_id", run_id, "no such run") from None
     now = int(time.time() * 1000)
     with failing_as(step):
+        try:
+            client.get_run(run_id)
+        except flowtrack.NotFoundError:
+            raise bad(step, "run_id", run_id, "no such run") from None
         client.log_batch(
             run_id,
             metrics=[Metric(k, v, now, at) for k, v in values.items()],

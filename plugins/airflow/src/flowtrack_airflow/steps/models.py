@@ -59,11 +59,12 @@ def _check_logged(step: str, model_uri: str) -> None:
     with failing_as(step):
         ref = parse_runs_uri(model_uri, "model_uri")
     client = flowtrack.Client()
-    try:
-        client.get_run(ref.run_id)
-    except flowtrack.NotFoundError:
-        raise bad(step, "model_uri", model_uri, f"run {ref.run_id} does not exist") from None
-    listed = {f.path for f in client.list_artifacts(ref.run_id, ref.path or None)}
+    with failing_as(step):  # the store down: an AirflowException, which Airflow may retry
+        try:
+            client.get_run(ref.run_id)
+        except flowtrack.NotFoundError:
+            raise bad(step, "model_uri", model_uri, f"run {ref.run_id} does not exist") from None
+        listed = {f.path for f in client.list_artifacts(ref.run_id, ref.path or None)}
     if f"{ref.path}/{MANIFEST_NAME}".lstrip("/") not in listed:
         raise bad(
             step,
