@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from tests.core.pipelineseed import pipeline_events
 from tests.core.serverfixtures import Server, running_server
@@ -99,16 +100,16 @@ def test_pipelines_list_filters_and_pages(page: Any, piped: Pipelines) -> None:
     shot(page, "7-pipelines")
 
     page.select_option("#pipeline-source", "prefect")
-    page.wait_for_function("document.querySelectorAll('#pipelines tbody tr').length === 1")
+    expect(rows).to_have_count(1)
     assert "train-flow" in rows.first.inner_text()
     assert "source=prefect" in page.url
     page.select_option("#pipeline-source", "")
     page.select_option("#pipeline-name", "churn_etl")
-    page.wait_for_function("document.querySelectorAll('#pipelines tbody tr').length === 2")
+    expect(rows).to_have_count(2)
     assert [r.get_attribute("data-run-id") for r in rows.all()] == [ids["dag_run"], ids["dag_old"]]
     # The filter is in the address: reloading keeps it.
     page.reload()
-    page.wait_for_function("document.querySelectorAll('#pipelines tbody tr').length === 2")
+    expect(rows).to_have_count(2)
     assert page.locator("#pipeline-name").input_value() == "churn_etl"
     rows.first.locator(".pipeline-link").click()
     page.wait_for_url(f"**/pipelines/{ids['dag_run']}")
@@ -178,7 +179,8 @@ def test_flow_run_with_a_subflow(page: Any, piped: Pipelines) -> None:
     nodes = _nodes(page)
     assert set(nodes) == {"load-0", "fit-0", "score-0", "evaluate-flow-run"}
     sub = page.locator("#pipeline-graph .node.subflow")
-    assert sub.count() == 1 and "SUBFLOW" in sub.inner_text() and "2 tasks" in sub.inner_text()
+    assert sub.count() == 1
+    assert "SUBFLOW" in sub.text_content() and "2 tasks" in sub.text_content()
     assert page.locator("#pipeline-graph .edge").count() == 2
     assert page.locator("#gantt .gantt-bar").count() == 4
     shot(page, "7-pipeline-prefect")

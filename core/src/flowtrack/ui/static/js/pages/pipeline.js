@@ -77,12 +77,12 @@ function subtitle(t) {
   return [fmtMs(spanMs(t)), t.try_number > 1 ? `try ${t.try_number}` : null, t.map_index !== null ? `map ${t.map_index}` : null].filter(Boolean).join(" · ") || "—";
 }
 
-// Without edges the tasks are placed in start order, in columns of up to ROWS.
+// Without edges the tasks are placed in start order, left to right in rows of up to 5.
 function grid(tasks) {
-  const rows = Math.min(tasks.length, 6);
+  const cols = Math.min(tasks.length, 5);
   const pos = new Map();
-  tasks.forEach((t, i) => pos.set(t.run_id, { x: PAD + Math.floor(i / rows) * (W + GAP_X), y: PAD + (i % rows) * (H + GAP_Y) }));
-  const cols = Math.ceil(tasks.length / rows);
+  tasks.forEach((t, i) => pos.set(t.run_id, { x: PAD + (i % cols) * (W + GAP_X), y: PAD + Math.floor(i / cols) * (H + GAP_Y) }));
+  const rows = Math.ceil(tasks.length / cols);
   return { pos, width: PAD * 2 + cols * W + (cols - 1) * GAP_X, height: PAD * 2 + rows * H + (rows - 1) * GAP_Y };
 }
 
@@ -146,7 +146,7 @@ function gantt(tasks, run) {
   const step = STEPS.find((x) => span / x <= 8) || STEPS[STEPS.length - 1];
   for (let ms = 0; ms <= span; ms += step) {
     svg.append(s("line", { x1: X(t0 + ms), x2: X(t0 + ms), y1: top - 6, y2: height - 6, class: "gantt-grid" }));
-    svg.append(s("text", { x: X(t0 + ms), y: top - 12, "text-anchor": "middle", class: "tick" }, `+${fmtMs(ms)}`.replace("+0 ms", "0")));
+    svg.append(s("text", { x: X(t0 + ms), y: top - 12, "text-anchor": "middle", class: "tick" }, tick(ms)));
   }
   const tipBox = h("div", { class: "gantt-tip", role: "tooltip", hidden: true });
   rows.forEach((t, i) => {
@@ -172,6 +172,20 @@ function gantt(tasks, run) {
     svg.append(row);
   });
   return h("div", { class: "gantt-holder" }, svg, tipBox);
+}
+
+// "0", "+15 s", "+1 min", "+1 min 30 s", "+2 h": ticks fall on whole seconds.
+function tick(ms) {
+  if (!ms) return "0";
+  let s = Math.round(ms / 1000);
+  const parts = [];
+  for (const [size, unit] of [[86400, "d"], [3600, "h"], [60, "min"], [1, "s"]]) {
+    if (s >= size) {
+      parts.push(`${Math.floor(s / size)} ${unit}`);
+      s %= size;
+    }
+  }
+  return `+${parts.slice(0, 2).join(" ")}`;
 }
 
 function showTip(box, text, ev) {
