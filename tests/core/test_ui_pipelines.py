@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +17,9 @@ from flowtrack.ui import pipelines
 from tests.core.pipelineseed import pipeline_events
 from tests.core.serverfixtures import running_server
 
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
-    if request.param == "postgresql":
-        uri = request.getfixturevalue("pg_database")
-    else:
-        uri = f"sqlite:///{tmp_path / 'ui.db'}"
-    opened = SqlStore(uri, artifact_root=str(tmp_path / "artifacts"))
-    yield opened
-    opened.close()
+# The SQLite and PostgreSQL store fixture of the other UI query tests:
+# ruff: noqa: F811
+from tests.core.test_ui_queries import store  # noqa: F401
 
 
 def _seed(store: SqlStore) -> tuple[str, dict[str, Any]]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +20,8 @@ import requests
 from playwright.sync_api import expect
 
 from tests.core.pipelineseed import pipeline_events
-from tests.core.serverfixtures import Server, running_server
-from tests.core.uibrowser import Console, browser, console, page, shot  # noqa: F401
+from tests.core.serverfixtures import running_server
+from tests.core.uibrowser import Console, Seeded, browser, console, page, shot  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
@@ -30,18 +29,8 @@ FAILED_RED = "#dc2626"
 SUCCESS_GREEN = "#16a34a"
 
 
-@dataclass
-class Pipelines:
-    server: Server
-    ids: dict[str, Any]
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-
 @pytest.fixture(scope="module")
-def piped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipelines]:
+def piped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     folder = tmp_path_factory.mktemp("ui-pipelines")
     with running_server(folder) as server:
         made = requests.post(f"{server.url}/api/v1/experiments", json={"name": "etl"}, timeout=30)
@@ -50,7 +39,7 @@ def piped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipelines]:
         )
         written = requests.post(f"{server.url}/api/v1/events", json={"events": events}, timeout=60)
         assert written.status_code == 200 and not written.json()["rejections"], written.text
-        yield Pipelines(server, ids)
+        yield Seeded(server, ids)
 
 
 def _nodes(page: Any) -> dict[str, dict[str, str]]:
@@ -76,7 +65,7 @@ def _per_task(page: Any, selector: str, expression: str) -> dict[str, float]:
     return found
 
 
-def test_pipelines_list_filters_and_pages(page: Any, piped: Pipelines) -> None:
+def test_pipelines_list_filters_and_pages(page: Any, piped: Seeded) -> None:
     ids = piped.ids
     page.goto(piped.url + "/")
     page.get_by_role("link", name="Pipelines", exact=True).click()
@@ -100,23 +89,23 @@ def test_pipelines_list_filters_and_pages(page: Any, piped: Pipelines) -> None:
     shot(page, "7-pipelines")
 
     page.select_option("#pipeline-source", "prefect")
-    expect(rows).to_have_count(1)
+    expect(rows).to_have_count(1, timeout=15_000)
     assert "train-flow" in rows.first.inner_text()
     assert "source=prefect" in page.url
     page.select_option("#pipeline-source", "")
     page.select_option("#pipeline-name", "churn_etl")
-    expect(rows).to_have_count(2)
+    expect(rows).to_have_count(2, timeout=15_000)
     assert [r.get_attribute("data-run-id") for r in rows.all()] == [ids["dag_run"], ids["dag_old"]]
     # The filter is in the address: reloading keeps it.
     page.reload()
-    expect(rows).to_have_count(2)
+    expect(rows).to_have_count(2, timeout=15_000)
     assert page.locator("#pipeline-name").input_value() == "churn_etl"
     rows.first.locator(".pipeline-link").click()
     page.wait_for_url(f"**/pipelines/{ids['dag_run']}")
     page.locator("#pipeline-graph").wait_for()
 
 
-def test_dag_run_graph_and_timeline(page: Any, piped: Pipelines) -> None:
+def test_dag_run_graph_and_timeline(page: Any, piped: Seeded) -> None:
     ids = piped.ids
     page.goto(f"{piped.url}/pipelines/{ids['dag_run']}")
     nodes = _nodes(page)
@@ -173,7 +162,7 @@ def test_dag_run_graph_and_timeline(page: Any, piped: Pipelines) -> None:
     page.locator("#gantt").wait_for()
 
 
-def test_flow_run_with_a_subflow(page: Any, piped: Pipelines) -> None:
+def test_flow_run_with_a_subflow(page: Any, piped: Seeded) -> None:
     ids = piped.ids
     page.goto(f"{piped.url}/pipelines/{ids['flow_run']}")
     nodes = _nodes(page)
@@ -192,7 +181,7 @@ def test_flow_run_with_a_subflow(page: Any, piped: Pipelines) -> None:
     page.wait_for_url(f"**/pipelines/{ids['flow_run']}")
 
 
-def test_graph_without_recorded_upstream_tasks_says_so(page: Any, piped: Pipelines) -> None:
+def test_graph_without_recorded_upstream_tasks_says_so(page: Any, piped: Seeded) -> None:
     ids = piped.ids
     page.goto(f"{piped.url}/pipelines/{ids['lineage_run']}")
     _nodes(page)

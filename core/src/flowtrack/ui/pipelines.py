@@ -25,9 +25,8 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.sql import Select
 
 from flowtrack.entities import LifecycleStage
-from flowtrack.errors import StoreUnavailableError
 from flowtrack.store.base import TrackingStore
-from flowtrack.ui.queries import sql_engine
+from flowtrack.ui.queries import require_sql
 
 ORCHESTRATORS = ("airflow", "prefect", "spark", "k8s")
 PAGE = 50
@@ -74,12 +73,7 @@ _STATUS = {
 
 
 def _engine(store: TrackingStore) -> Any:
-    engine = sql_engine(store)
-    if engine is None:
-        raise StoreUnavailableError(
-            "pipelines can be listed only on a SQL store (SQLite, PostgreSQL)"
-        )
-    return engine
+    return require_sql(store, "pipelines are shown")
 
 
 def state_of(status: str, state_tag: str | None) -> str:

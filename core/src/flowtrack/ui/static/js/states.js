@@ -1,6 +1,6 @@
 // Task and pipeline states (Airflow's names; Prefect's are mapped to them on the server), their
 // colours, and the small pieces the Pipelines pages share.
-import { enc } from "./api.js";
+import { enc, fmtMs } from "./api.js";
 import { h } from "./dom.js";
 
 export const STATES = {
@@ -45,21 +45,7 @@ export function stateLegend(present) {
   );
 }
 
-export function fmtMs(ms) {
-  if (ms === null || ms === undefined) return "";
-  let s = Math.max(0, ms / 1000);
-  if (s < 1) return `${Math.round(s * 1000)} ms`;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const parts = [];
-  for (const [size, unit] of [[86400, "d"], [3600, "h"], [60, "min"]]) {
-    if (s >= size) {
-      parts.push(`${Math.floor(s / size)} ${unit}`);
-      s %= size;
-    }
-  }
-  if (parts.length < 2) parts.push(`${Math.round(s)} s`);
-  return parts.slice(0, 2).join(" ");
-}
+export { fmtMs };
 
 // Start to end (now for a run still running), or null.
 export function spanMs(item, now = Date.now()) {

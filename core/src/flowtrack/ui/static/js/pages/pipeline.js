@@ -4,15 +4,9 @@
 // the adapters record; without them, the data lineage between the tasks; else none.
 import { api, enc, fmtTime, runUrl } from "../api.js";
 import { card, clear, crumbs, empty, h } from "../dom.js";
-import { layout } from "../lineage.js";
+import { GAP_X, GAP_Y, H, PAD, W, layout } from "../lineage.js";
 import { s } from "../plots.js";
 import { fmtMs, pipelineUrl, pipelinesHint, pipelinesUrl, spanMs, stateBadge, stateCounts, stateLegend, stateOf } from "../states.js";
-
-const W = 190;
-const H = 54;
-const PAD = 12;
-const GAP_X = 56;
-const GAP_Y = 16;
 
 const EDGE_NOTES = {
   recorded: null,
