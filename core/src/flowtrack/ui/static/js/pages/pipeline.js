@@ -116,7 +116,7 @@ function drawGraph(tasks, edges) {
     }
     svg.append(link);
   }
-  return h("div", { class: "plot-holder lineage-holder" }, svg);
+  return h("div", { class: "plot-holder lineage-holder pipeline-graph-holder" }, svg);
 }
 
 // Ticks every 1, 2, 5, 10, 15, 30 s, 1, 2, 5, 10, 15, 30 min, 1, 2, 6, 12 h, 1 d: about 8.
