@@ -84,7 +84,9 @@ function drawGraph(tasks, edges) {
   const { pos, width, height } = edges.length
     ? layout({ nodes: tasks.map((t) => ({ key: t.run_id, kind: "run", run_id: t.run_id, run_name: label(t) })), edges })
     : grid(tasks);
-  const svg = s("svg", { class: "lineage pipeline-graph", id: "pipeline-graph", viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": "task graph" });
+  // Fits the card's width, but shrinks to no less than 60 %: a larger DAG scrolls instead.
+  const style = `min-width: ${Math.round(width * 0.6)}px`;
+  const svg = s("svg", { class: "lineage pipeline-graph", id: "pipeline-graph", viewBox: `0 0 ${width} ${height}`, width, height, style, role: "img", "aria-label": "task graph" });
   const defs = s("defs");
   const marker = s("marker", { id: "arrow-task", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" });
   marker.append(s("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#94a3b8" }));
