@@ -235,9 +235,16 @@ def _operator(ti: Any) -> str:
     return str(getattr(ti, "operator", "") or "")
 
 
+def _upstream(ti: Any) -> str:
+    # The task's upstream task ids: the edges of the web UI's pipeline graph (docs/ui.md).
+    ids = getattr(getattr(ti, "task", None), "upstream_task_ids", None) or ()
+    return ",".join(sorted(str(i) for i in ids))
+
+
 def _task_tags(ti: Any) -> dict[str, str]:
     map_index = ti.map_index if ti.map_index is not None else -1
     return {
+        "airflow.upstream": _upstream(ti),
         "airflow.dag_id": str(ti.dag_id),
         "airflow.run_id": str(ti.run_id),
         "airflow.task_id": str(ti.task_id),

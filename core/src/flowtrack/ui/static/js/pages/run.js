@@ -25,7 +25,7 @@ export async function render(root) {
       parent ? runLink(parent) : null,
       h("span", {}, info.run_name),
     ),
-    h("div", { class: "page-head" }, h("h1", {}, info.run_name), statusBadge(info.status)),
+    h("div", { class: "page-head" }, h("h1", {}, info.run_name), statusBadge(info.status), await pipelineLink(run, parent)),
     facts(run, experiment, parent),
   );
   const nav = h("nav", { class: "section-nav" });
@@ -94,6 +94,18 @@ function follow(root, runId, metricKeys, chartSections) {
       return false;
     },
   });
+}
+
+// An orchestrator's run with task runs opens as a pipeline; one of its task runs links there too.
+const ORCHESTRATORS = new Set(["airflow", "prefect", "spark", "k8s"]);
+
+async function pipelineLink(run, parent) {
+  const { info } = run;
+  if (!ORCHESTRATORS.has(info.source_type)) return null;
+  const { run_ids: children } = await api(`/api/v1/runs/${enc(info.run_id)}/children`).catch(() => ({ run_ids: [] }));
+  const target = children.length ? info.run_id : parent && parent.info.source_type === info.source_type ? parent.info.run_id : null;
+  if (!target) return null;
+  return h("a", { href: `/pipelines/${enc(target)}`, class: "btn pipeline-view", id: "pipeline-link" }, target === info.run_id ? "Pipeline graph ›" : "Its pipeline ›");
 }
 
 async function fill(box, make) {
