@@ -4,6 +4,7 @@ import { api, datasetUrl, enc, experimentUrl, fmtBytes, fmtDuration, fmtNum, fmt
 import { chartCard, history, lineChart, whenVisible, xModeSwitch } from "../charts.js";
 import { card, clear, crumbs, empty, h, statusBadge } from "../dom.js";
 import { artifactsBrowser } from "../artifacts.js";
+import { discussionCard } from "../discussion.js";
 import { lineageCard } from "../lineage.js";
 import { errorBox, runLink, runNames, sourceCell, sourceDetail, stageBadge } from "../views.js";
 
@@ -63,6 +64,15 @@ export async function render(root) {
   add("models", "Models", modelsCard);
   add("lineage", "Lineage", lineageCard(`/api/v1/ui/lineage/runs/${enc(runId)}`));
   add("tags", "Tags", card("Tags", keyValueTable(data.tags, "tags", "No tags.")));
+  const talk = discussionCard({
+    path: `/api/v1/runs/${enc(runId)}/comments`,
+    cli: `flowtrack runs comment ${runId} "text"`,
+    onCount: (n) => {
+      const link = nav.querySelector("a[href='#discussion']");
+      if (link) link.textContent = n ? `Discussion (${n})` : "Discussion";
+    },
+  });
+  add("discussion", "Discussion", talk);
   for (const [id, title] of sections) nav.append(h("a", { href: `#${id}` }, title));
 
   await Promise.all([
