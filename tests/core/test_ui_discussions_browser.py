@@ -3,7 +3,9 @@ comment on a run and see it rendered, preview, reply, edit, delete; hostile mark
 javascript: links) stays inert; the panels of a model version and a dataset version with their
 count badges. The console must stay free of errors; screenshots go to test-artifacts/ui/.
 
-Its own seeded store and server (comments change what the other browser tests would see)."""
+Its own seeded store and server (comments change what the other browser tests would see), run
+with --auth: the browser signs in as the admin "ana" (so comments have an author), and a second
+user, "ben", with READ only, sees the discussion but cannot post or change ana's comments."""
 
 # The fixtures are imported from uibrowser.py and named again as test parameters:
 # ruff: noqa: F811
@@ -15,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.core.serverfixtures import running_server
-from tests.core.uibrowser import SHOTS, Seeded, browser, console, page, seed_store  # noqa: F401
+from tests.core.uibrowser import SHOTS, Console, Seeded, browser, console, seed_store  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
@@ -35,12 +38,53 @@ HOSTILE = """<img src=x onerror="document.body.dataset.pwned='c1'">
 [data](data:text/html,<b>x</b>) ![pic](javascript:alert(2))"""
 
 
+ANA = ("ana", "ana password 123")
+BEN = ("ben", "ben password 123")
+
+
 @pytest.fixture(scope="module")
 def talk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     folder = tmp_path_factory.mktemp("ui-discussions")
     ids = seed_store(folder)
-    with running_server(folder, backend=f"sqlite:///{ids['db']}") as server:
+    env = {"FLOWTRACK_ADMIN_USERNAME": ANA[0], "FLOWTRACK_ADMIN_PASSWORD": ANA[1]}
+    with running_server(
+        folder, backend=f"sqlite:///{ids['db']}", env=env, extra_args=("--auth",)
+    ) as server:
+        made = requests.post(
+            f"{server.url}/api/v1/auth/users",
+            auth=ANA,
+            json={"name": BEN[0], "password": BEN[1]},
+            timeout=30,
+        )
+        assert made.status_code == 201, made.text
         yield Seeded(server, ids)
+
+
+def _signed_in(browser: Any, console: Console, user: tuple[str, str]) -> Iterator[Any]:
+    context = browser.new_context(
+        viewport={"width": 1360, "height": 900},
+        http_credentials={"username": user[0], "password": user[1]},
+    )
+    opened = context.new_page()
+    opened.set_default_timeout(15_000)
+    opened.on("console", lambda m: m.type == "error" and console.errors.append(m.text))
+    opened.on("pageerror", lambda e: console.errors.append(f"uncaught: {e}"))
+    yield opened
+    context.close()
+    unexpected = console.unexpected()
+    assert not unexpected, f"the page logged errors: {unexpected}"
+
+
+@pytest.fixture
+def page(browser: Any, console: Console) -> Iterator[Any]:
+    """A page signed in as ana (an admin)."""
+    yield from _signed_in(browser, console, ANA)
+
+
+@pytest.fixture
+def ben_page(browser: Any, console: Console) -> Iterator[Any]:
+    """A page signed in as ben (the server's default permission: READ)."""
+    yield from _signed_in(browser, console, BEN)
 
 
 def snap(locator: Any, name: str) -> Path:
@@ -65,6 +109,7 @@ def test_run_discussion_post_preview_reply_edit_delete(page: Any, talk: Seeded) 
     card.get_by_text("No comments yet").wait_for()
     assert f'flowtrack runs comment {run_id} "text"' in card.inner_text()
     assert page.locator(".section-nav a[href='#discussion']").inner_text() == "Discussion"
+    assert not card.locator(".badge.count").is_visible()
     snap(card, "discussion-1-empty")
 
     # Write, then preview: the preview is the rendered markdown.
@@ -72,6 +117,7 @@ def test_run_discussion_post_preview_reply_edit_delete(page: Any, talk: Seeded) 
     assert composer.get_by_role("button", name="Comment").is_disabled()
     composer.locator("textarea").fill(REVIEW)
     composer.get_by_role("tab", name="Preview").click()
+    assert not composer.locator("textarea").is_visible()
     preview = composer.locator(".comment-preview")
     assert preview.locator("strong").inner_text() == "Great"
     assert preview.locator("li").count() == 2
@@ -95,7 +141,7 @@ def test_run_discussion_post_preview_reply_edit_delete(page: Any, talk: Seeded) 
     stamp = comment.locator("time")
     assert stamp.inner_text() == "just now"
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", stamp.get_attribute("title") or "")
-    assert comment.locator(".comment-author").inner_text()  # the server's user
+    assert comment.locator(".comment-author").inner_text() == "ana"  # who signed in
     page.locator(".section-nav a[href='#discussion']", has_text="Discussion (1)").wait_for()
     assert card.locator(".badge.count").inner_text() == "1 comment"
     # The composer is empty again, on its Write tab.
@@ -109,7 +155,8 @@ def test_run_discussion_post_preview_reply_edit_delete(page: Any, talk: Seeded) 
     reply_box.get_by_role("button", name="Reply").click()
     reply = card.locator(".replies article.comment")
     reply.wait_for()
-    assert reply.locator("strong").inner_text() == "ship"
+    assert reply.locator(".markdown strong").inner_text() == "ship"
+    snap(card, "discussion-3-thread")
 
     # Edit: the author's text comes back in the box; the comment says it was edited.
     comment.get_by_role("button", name="Edit").first.click()
@@ -120,7 +167,7 @@ def test_run_discussion_post_preview_reply_edit_delete(page: Any, talk: Seeded) 
     card.locator("article.comment em", has_text="Edited").wait_for()
     first = card.locator("article.comment").first
     assert "edited" in first.locator(".comment-head").inner_text()
-    snap(card, "discussion-3-thread")
+    snap(card, "discussion-3b-edited")
 
     # Delete the reply, then the first comment: with no reply left it goes entirely.
     reply.get_by_role("button", name="Delete").click()
@@ -174,7 +221,7 @@ def test_model_and_dataset_version_discussions_with_badges(page: Any, talk: Seed
     card.locator("article.comment strong", has_text="Production").wait_for()
     page.reload()
     badge = page.locator("#versions tr[data-version='1'] .comments-badge")
-    assert badge.inner_text() == "💬 1"
+    assert badge.inner_text().strip() == "1" and badge.get_attribute("title") == "1 comment"
     assert page.locator("#versions tr[data-version='2'] .comments-badge").count() == 0
     snap(page.locator("#versions"), "discussion-5-model-badges")
     snap(page.locator("section.discussion"), "discussion-6-model-version")
@@ -186,5 +233,32 @@ def test_model_and_dataset_version_discussions_with_badges(page: Any, talk: Seed
     card.locator("article.comment code", has_text="tenure = 0").wait_for()
     page.reload()
     chosen = page.locator("#dataset-versions tr.chosen .comments-badge")
-    assert chosen.inner_text() == "💬 1"
+    assert chosen.inner_text().strip() == "1"
     snap(page.locator("main"), "discussion-7-dataset-version")
+
+
+def test_a_reader_sees_the_discussion_but_cannot_post_or_change_it(
+    ben_page: Any, talk: Seeded, console: Console
+) -> None:
+    run_id = talk.ids["failed"]
+    posted = requests.post(
+        f"{talk.url}/api/v1/runs/{run_id}/comments",
+        auth=ANA,
+        json={"body": "Diverged at step 3: *learning rate* too high."},
+        timeout=30,
+    )
+    assert posted.status_code == 200, posted.text
+    page = ben_page
+    page.goto(f"{talk.url}/runs/{run_id}")
+    card = page.locator("#discussion")
+    comment = card.locator("article.comment")
+    comment.locator("em", has_text="learning rate").wait_for()
+    assert comment.locator(".comment-author").inner_text() == "ana"
+    # Not his comment: no Edit or Delete; Reply is offered, and refused with the reason.
+    assert comment.get_by_role("button", name="Edit").count() == 0
+    assert comment.get_by_role("button", name="Delete").count() == 0
+    console.expect("403")
+    _post(card, "Me too")
+    card.locator(".form-error", has_text="needs EDIT").wait_for()
+    assert card.locator("article.comment").count() == 1
+    snap(card, "discussion-8-reader-refused")

@@ -180,7 +180,8 @@ def _stored_keys(conn: Connection, kind: str, keys: list[str]) -> dict[str, str]
     parsed = {k: model_version_key(k) for k in keys}
     m = schema.registered_models.c
     names = sorted({name for name, _ in parsed.values()})
-    ids = dict(conn.execute(select(m.name, m.model_id).where(m.name.in_(names))).tuples().all())
+    rows = conn.execute(select(m.name, m.model_id).where(m.name.in_(names)))
+    ids = {name: model_id for name, model_id in rows}
     return {f"{ids[n]}/{v}": k for k, (n, v) in parsed.items() if n in ids}
 
 

@@ -109,7 +109,7 @@ function commentView(c, refresh, onReply) {
         { class: "comment-head" },
         h("strong", { class: "comment-author" }, author),
         h("a", { class: "comment-time muted", href: `#comment-${c.comment_id}` }, h("time", { datetime: new Date(c.created_time).toISOString(), title: fmtTime(c.created_time) }, fmtAgo(c.created_time))),
-        edited ? h("span", { class: "muted small", title: `edited ${fmtTime(c.updated_time)}` }, "· edited") : null,
+        edited ? h("span", { class: "comment-edited muted small", title: `edited ${fmtTime(c.updated_time)}` }, "edited") : null,
         h(
           "span",
           { class: "comment-actions" },
@@ -237,8 +237,22 @@ export async function commentCounts(kind, ids) {
   }
 }
 
+// A speech bubble, drawn here rather than an emoji (a machine without an emoji font would show
+// a box).
+function bubble() {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 16 16");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("class", "bubble");
+  const path = document.createElementNS(ns, "path");
+  path.setAttribute("d", "M3 2.5h10a1.5 1.5 0 0 1 1.5 1.5v6A1.5 1.5 0 0 1 13 11.5H7.5L4.5 14v-2.5H3A1.5 1.5 0 0 1 1.5 10V4A1.5 1.5 0 0 1 3 2.5z");
+  svg.append(path);
+  return svg;
+}
+
 export function countBadge(n, href) {
   if (!n) return null;
   const label = `${n} comment${n === 1 ? "" : "s"}`;
-  return h(href ? "a" : "span", { class: "badge comments-badge", href, title: label, "aria-label": label }, `💬 ${n}`);
+  return h(href ? "a" : "span", { class: "badge comments-badge", href, title: label, "aria-label": label }, bubble(), String(n));
 }

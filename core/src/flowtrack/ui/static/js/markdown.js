@@ -43,7 +43,7 @@ export function inline(text) {
     if (m.index > last) out.push(text.slice(last, m.index));
     last = m.index + m[0].length;
     if (m[1]) out.push(h("code", {}, m[2].replace(/^ (.*) $/, "$1")));
-    else if (m[4] !== undefined && m[0].startsWith("!")) out.push(link(m[4], `🖼 ${m[3] || "image"}`, "an image, shown as a link"));
+    else if (m[4] !== undefined && m[0].startsWith("!")) out.push(link(m[4], `image: ${m[3] || m[4]}`, "an image, shown as a link"));
     else if (m[6] !== undefined) out.push(link(m[6], inline(m[5])));
     else if (m[7]) out.push(link(m[7], m[7]));
     else if (m[8]) out.push(link(m[8], m[8]));
