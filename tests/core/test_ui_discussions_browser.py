@@ -262,3 +262,11 @@ def test_a_reader_sees_the_discussion_but_cannot_post_or_change_it(
     card.locator(".form-error", has_text="needs EDIT").wait_for()
     assert card.locator("article.comment").count() == 1
     snap(card, "discussion-8-reader-refused")
+
+    # The runs table shows the count beside the run's name, linking to its discussion.
+    page.goto(f"{talk.url}/experiments/{talk.ids['churn_experiment']}")
+    badge = page.locator(f"tr[data-run-id='{run_id}'] .comments-badge")
+    assert badge.inner_text().strip() == "1"
+    assert badge.get_attribute("href") == f"/runs/{run_id}#discussion"
+    assert page.locator(f"tr[data-run-id='{talk.ids['train']}'] .comments-badge").count() == 0
+    snap(page.locator("#runs"), "discussion-9-runs-badge")
