@@ -20,7 +20,15 @@ import pytest
 import requests
 
 from tests.core.serverfixtures import running_server
-from tests.core.uibrowser import SHOTS, Console, Seeded, browser, console, seed_store  # noqa: F401
+from tests.core.uibrowser import (  # noqa: F401
+    SHOTS,
+    Console,
+    Seeded,
+    browser,
+    console,
+    open_page,
+    seed_store,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -60,31 +68,16 @@ def talk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
         yield Seeded(server, ids)
 
 
-def _signed_in(browser: Any, console: Console, user: tuple[str, str]) -> Iterator[Any]:
-    context = browser.new_context(
-        viewport={"width": 1360, "height": 900},
-        http_credentials={"username": user[0], "password": user[1]},
-    )
-    opened = context.new_page()
-    opened.set_default_timeout(15_000)
-    opened.on("console", lambda m: m.type == "error" and console.errors.append(m.text))
-    opened.on("pageerror", lambda e: console.errors.append(f"uncaught: {e}"))
-    yield opened
-    context.close()
-    unexpected = console.unexpected()
-    assert not unexpected, f"the page logged errors: {unexpected}"
-
-
 @pytest.fixture
 def page(browser: Any, console: Console) -> Iterator[Any]:
     """A page signed in as ana (an admin)."""
-    yield from _signed_in(browser, console, ANA)
+    yield from open_page(browser, console, ANA)
 
 
 @pytest.fixture
 def ben_page(browser: Any, console: Console) -> Iterator[Any]:
     """A page signed in as ben (the server's default permission: READ)."""
-    yield from _signed_in(browser, console, BEN)
+    yield from open_page(browser, console, BEN)
 
 
 def snap(locator: Any, name: str) -> Path:
