@@ -216,3 +216,25 @@ def test_with_auth(store_uri: str, tmp_path: Path, world: dict[str, Any]) -> Non
         assert c.request("POST", "/api/v1/comments/counts", body=counts, user=alice).json() == {
             "counts": {world["run"]: 1}
         }
+
+
+def test_under_flowtrack_ui_the_author_is_the_local_user(
+    store_uri: str, tmp_path: Path, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLOWTRACK_USER", "local-dev")
+    store = SqlStore(store_uri)
+    state = ServerState(
+        store=store, artifacts_destination=str(tmp_path / "a"), settings={"ui": True}
+    )
+    with serve(create_app(state)) as c:
+        made = c.request("POST", f"/api/v1/runs/{world['run']}/comments", body={"body": "hi"})
+        assert made.status == 200, made.body
+        assert made.json()["author"] == "local-dev"
+        # A client that names its user is still believed (as under `flowtrack server`).
+        named = c.request(
+            "POST",
+            f"/api/v1/runs/{world['run']}/comments",
+            body={"body": "hi"},
+            headers={"Flowtrack-User": "script"},
+        )
+        assert named.json()["author"] == "script"

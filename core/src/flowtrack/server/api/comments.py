@@ -81,7 +81,7 @@ async def _check_dataset(
         )
 
 
-def _author(request: Request, state: ServerState, user: str) -> str:
+def _author(state: ServerState, user: str) -> str:
     # `flowtrack ui` serves one person on their own machine: their comments are theirs.
     if not user and state.settings.get("ui"):
         from flowtrack.registry.audit import current_user
@@ -122,7 +122,7 @@ async def _list(
 async def _add(
     request: Request, state: ServerState, kind: str, key: str, body: CommentCreate, user: str
 ) -> JSON:
-    author = _author(request, state, user)
+    author = _author(state, user)
     comment = await run_in_threadpool(
         lambda: state.store.add_comment(kind, key, body.body, user=author, reply_to=body.reply_to)
     )
