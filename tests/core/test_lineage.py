@@ -385,7 +385,7 @@ def test_a_store_at_revision_0001_is_upgraded(ft_home: Path) -> None:
     assert "dataset_versions" not in inspect(engine).get_table_names()
     store = SqlStore(uri)
     with store.engine.connect() as conn:
-        assert current_revision(conn) == HEAD_REVISION == "0004"
+        assert current_revision(conn) == HEAD_REVISION == "0005"
     assert {"dataset_versions", "run_datasets"} <= set(inspect(store.engine).get_table_names())
     store.close()
     engine.dispose()

@@ -349,7 +349,7 @@ def test_a_store_at_revision_0002_is_upgraded(
     store = SqlStore(uri)
     try:
         with store.engine.connect() as conn:
-            assert current_revision(conn) == HEAD_REVISION == "0004"
+            assert current_revision(conn) == HEAD_REVISION == "0005"
         tables = set(inspect(store.engine).get_table_names())
         assert {
             "registered_models",

@@ -126,3 +126,25 @@ def test_a_running_runs_page_follows_it_until_it_ends(
     page.locator("#charts .chart[data-metric=loss] canvas").wait_for()
     shot(page, "3-run-followed-to-the-end")
     assert not console.unexpected()
+
+
+def test_a_comment_being_written_is_never_redrawn_away(page: Any, use_server: Server) -> None:
+    import flowtrack
+
+    flowtrack.set_experiment("live-charts")
+    run = flowtrack.start_run(run_name="discussed-while-running")
+    try:
+        flowtrack.log_metric("loss", 0.5, step=0)
+        assert flowtrack.flush()
+        page.add_init_script("window.flowtrackLiveMs = 300")
+        page.goto(f"{use_server.url}/runs/{run.info.run_id}")
+        box = page.locator("#discussion textarea")
+        box.fill("half-written thought")
+    finally:
+        flowtrack.end_run()
+    assert flowtrack.flush()
+    page.locator("#run-changed").wait_for()
+    assert box.input_value() == "half-written thought"
+    assert page.locator(".page-head .badge").inner_text() == "RUNNING"
+    page.locator("#run-changed button").click()
+    page.locator(".page-head .badge", has_text="FINISHED").wait_for()

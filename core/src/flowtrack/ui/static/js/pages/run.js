@@ -4,6 +4,7 @@ import { api, datasetUrl, enc, experimentUrl, fmtBytes, fmtDuration, fmtNum, fmt
 import { chartCard, history, lineChart, metricSeries, whenVisible, xModeSwitch } from "../charts.js";
 import { card, clear, crumbs, empty, h, statusBadge } from "../dom.js";
 import { artifactsBrowser } from "../artifacts.js";
+import { discussionCard } from "../discussion.js";
 import { lineageCard } from "../lineage.js";
 import { followRun } from "../live.js";
 import { errorBox, runLink, runNames, sourceCell, sourceDetail, stageBadge } from "../views.js";
@@ -65,6 +66,15 @@ export async function render(root) {
   add("models", "Models", modelsCard);
   add("lineage", "Lineage", lineageCard(`/api/v1/ui/lineage/runs/${enc(runId)}`));
   add("tags", "Tags", card("Tags", keyValueTable(data.tags, "tags", "No tags.")));
+  const talk = discussionCard({
+    path: `/api/v1/runs/${enc(runId)}/comments`,
+    cli: `flowtrack runs comment ${runId} "text"`,
+    onCount: (n) => {
+      const link = nav.querySelector("a[href='#discussion']");
+      if (link) link.textContent = n ? `Discussion (${n})` : "Discussion";
+    },
+  });
+  add("discussion", "Discussion", talk);
   for (const [id, title] of sections) nav.append(h("a", { href: `#${id}` }, title));
 
   if (info.status === "RUNNING") follow(root, runId, metricKeys, chartSections);
@@ -78,7 +88,15 @@ export async function render(root) {
 // While the run is RUNNING: new points in the charts and the latest values in the table; the
 // page is drawn anew when a new metric appears or the run ends (status, end time, duration).
 function follow(root, runId, metricKeys, chartSections) {
-  const redraw = () => render(clear(root));
+  // Never throw away a comment being written: say there is news instead of drawing anew.
+  const writing = () => [...root.querySelectorAll("textarea")].some((t) => t.value.trim());
+  const redraw = () => {
+    if (!writing()) return render(clear(root));
+    if (root.querySelector("#run-changed")) return null;
+    const reload = h("button", { class: "btn", onclick: () => render(clear(root)) }, "Show it");
+    root.prepend(h("div", { class: "notice", id: "run-changed", role: "status" }, "This run has changed since the page was drawn. ", reload));
+    return null;
+  };
   followRun(runId, {
     onEnd: redraw,
     onTick: async (run) => {
