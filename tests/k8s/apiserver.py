@@ -189,6 +189,7 @@ class Cluster:
     def compact(self) -> None:
         """Forget the history: a watch from any version before now gets 410 Gone."""
         with self.lock:
+            self.rv += 1  # as etcd: compaction at revision C refuses every version before C
             self.compacted = self.rv
             self.history.clear()
 

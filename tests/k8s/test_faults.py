@@ -79,7 +79,13 @@ def test_watcher_killed_and_restarted_neither_duplicates_nor_misses_jobs(
     assert second.wait(30) == 0
     logs_read = sum(1 for r in cluster.requests if r.endswith("/log"))
     third = watch_process()  # type: ignore[operator]
-    time.sleep(6)  # lease, list, watch: ample time to write anything it would write
+
+    def third_leads() -> bool:
+        lease = cluster.lease(namespace, "flowtrack-k8s-watch") or {}
+        return str(lease.get("spec", {}).get("holderIdentity", "")).endswith(f"-{third.pid}")
+
+    eventually(third_leads, 60, "the third watcher takes the lease")
+    time.sleep(3)  # list, watch: ample time to write anything it would write
     third.send_signal(signal.SIGTERM)
     assert third.wait(30) == 0
     runs = k8s_runs()
@@ -103,7 +109,6 @@ def test_410_gone_relists_and_nothing_is_missed(
     _job_ran(cluster, job)
     assert ended_run(job).info.status == "FINISHED"
     assert jobs.lists >= 2  # it listed again after the 410
-    assert jobs.bookmarks >= 1 or True  # bookmarks are checked in the next test
     assert len([r for r in k8s_runs() if r.data.tags["k8s.job"] == "gone"]) == 1
 
 

@@ -70,11 +70,17 @@ def watch(
         leader_election=not no_leader_election,
         log_max_bytes=log_max_bytes,
     )
-    watcher = Watcher(settings)
+    stopping: list[bool] = []
 
     def stop(*_: Any) -> None:
-        watcher.stop()
+        stopping.append(True)
+        if watcher is not None:
+            watcher.stop()
 
-    signal.signal(signal.SIGTERM, stop)
+    watcher: Watcher | None = None
+    signal.signal(signal.SIGTERM, stop)  # first: a stop while starting up is a clean stop too
     signal.signal(signal.SIGINT, stop)
+    watcher = Watcher(settings)
+    if stopping:
+        return
     watcher.run()
