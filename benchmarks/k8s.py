@@ -70,10 +70,9 @@ class StandIn:
 
 def bare_loop(jobs: int, pods: int) -> tuple[float, int]:
     """(seconds, events) for the kubernetes client's own watch loop, doing nothing."""
+    from flowtrack_k8s.kube import api_client
     from kubernetes import watch
     from kubernetes.client import BatchV1Api, CoreV1Api
-
-    from flowtrack_k8s.kube import api_client
 
     server = StandIn()
     client = api_client(server.url)
@@ -119,7 +118,6 @@ def bare_loop(jobs: int, pods: int) -> tuple[float, int]:
 def flowtrack_watcher(jobs: int, pods: int) -> tuple[float, int, float, float, int]:
     """(seconds, events, peak RSS MB, growth MB, Jobs still held) for `flowtrack k8s watch`."""
     import flowtrack
-
     from flowtrack_k8s.watcher import Settings, Watcher
 
     server = StandIn()
@@ -167,21 +165,29 @@ def main() -> None:
         for key in [k for k in os.environ if k.startswith("FLOWTRACK_")]:
             del os.environ[key]
         os.environ["FLOWTRACK_HOME"] = str(Path(tmp) / "ft")
-        import kubernetes  # noqa: F401  (imports before the baseline)
         import flowtrack
+        import kubernetes  # noqa: F401  (imports before the baseline)
 
         flowtrack.Client()
         bare_s, bare_events = bare_loop(args.jobs, args.pods)
         ft_s, ft_events, peak, growth, held = flowtrack_watcher(args.jobs, args.pods)
     print(f"{args.jobs} Jobs x {args.pods} pods through the stand-in API server")
     print(f"{'consumer':<44}{'events':>8}{'seconds':>9}{'events/s':>10}")
-    print(f"{'bare kubernetes-client watch loop (no-op)':<44}{bare_events:>8}{bare_s:>9.2f}"
-          f"{bare_events / bare_s:>10.0f}")
-    print(f"{'flowtrack k8s watch (runs, tags, logs)':<44}{ft_events:>8}{ft_s:>9.2f}"
-          f"{ft_events / ft_s:>10.0f}")
-    print(f"ratio flowtrack / bare loop (events/s): {(ft_events / ft_s) / (bare_events / bare_s):.2f}")
-    print(f"watcher peak RSS {peak:.0f} MB (+{growth:.0f} MB over the baseline); "
-          f"Jobs held in memory at the end: {held}")
+    print(
+        f"{'bare kubernetes-client watch loop (no-op)':<44}{bare_events:>8}{bare_s:>9.2f}"
+        f"{bare_events / bare_s:>10.0f}"
+    )
+    print(
+        f"{'flowtrack k8s watch (runs, tags, logs)':<44}{ft_events:>8}{ft_s:>9.2f}"
+        f"{ft_events / ft_s:>10.0f}"
+    )
+    print(
+        f"ratio flowtrack / bare loop (events/s): {(ft_events / ft_s) / (bare_events / bare_s):.2f}"
+    )
+    print(
+        f"watcher peak RSS {peak:.0f} MB (+{growth:.0f} MB over the baseline); "
+        f"Jobs held in memory at the end: {held}"
+    )
 
 
 if __name__ == "__main__":

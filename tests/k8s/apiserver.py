@@ -23,6 +23,7 @@ end them with exit codes and reasons, write Warning events, finish the Job.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import queue
@@ -174,10 +175,8 @@ class Cluster:
                 watch.events.put(None)
             conns = list(self._conns)
         for conn in conns:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def __enter__(self) -> Cluster:
         self.up()
@@ -553,10 +552,8 @@ class _Handler(BaseHTTPRequestHandler):
     def finish(self) -> None:
         with self.cluster.lock:
             self.cluster._conns.discard(self.connection)
-        try:
+        with contextlib.suppress(OSError):
             super().finish()
-        except OSError:
-            pass
 
     def _send(self, code: int, body: Obj | str, content_type: str = "application/json") -> None:
         data = (json.dumps(body) if isinstance(body, dict) else body).encode()
@@ -642,15 +639,15 @@ class _Handler(BaseHTTPRequestHandler):
         deadline = time.monotonic() + float(q.get("timeoutSeconds") or 1800)
         next_bookmark = time.monotonic() + cluster.bookmark_interval
         try:
-            for line in self._lines(sub, deadline):
+            for found in self._lines(sub, deadline):
+                line = found
                 if line is None:
-                    if bookmarks and time.monotonic() >= next_bookmark:
-                        next_bookmark = time.monotonic() + cluster.bookmark_interval
-                        mark = {"kind": kind, "apiVersion": api}
-                        mark["metadata"] = {"resourceVersion": str(cluster.rv)}
-                        line = json.dumps({"type": "BOOKMARK", "object": mark}).encode()
-                    else:
+                    if not bookmarks or time.monotonic() < next_bookmark:
                         continue
+                    next_bookmark = time.monotonic() + cluster.bookmark_interval
+                    mark = {"kind": kind, "apiVersion": api}
+                    mark["metadata"] = {"resourceVersion": str(cluster.rv)}
+                    line = json.dumps({"type": "BOOKMARK", "object": mark}).encode()
                 self._chunk(line + b"\n")
             self._chunk(b"")
         except OSError:  # the client went away, or `drop_watches` cut the stream
@@ -684,9 +681,7 @@ class _Handler(BaseHTTPRequestHandler):
             if self.cluster.get("leases", ns, name) is not None:
                 msg = f'leases.coordination.k8s.io "{name}" already exists'
                 return self._send(409, status(409, "AlreadyExists", msg))
-            body["metadata"].update(
-                namespace=ns, uid=str(uuid.uuid4()), creationTimestamp=now()
-            )
+            body["metadata"].update(namespace=ns, uid=str(uuid.uuid4()), creationTimestamp=now())
             body.setdefault("apiVersion", "coordination.k8s.io/v1")
             body.setdefault("kind", "Lease")
             created = self.cluster._put("leases", body, "ADDED")

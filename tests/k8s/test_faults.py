@@ -37,8 +37,15 @@ def watch_process(cluster: Cluster, namespace: str) -> Iterator[object]:
     def start() -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
             [
-                str(Path(sys.executable).parent / "flowtrack"), "k8s", "watch",
-                "--namespace", namespace, "--server", cluster.url, "--lease-duration", "2",
+                str(Path(sys.executable).parent / "flowtrack"),
+                "k8s",
+                "watch",
+                "--namespace",
+                namespace,
+                "--server",
+                cluster.url,
+                "--lease-duration",
+                "2",
             ],
             env={**os.environ, "FLOWTRACK_FLUSH_TIMEOUT": "2"},
             stdout=subprocess.DEVNULL,
@@ -166,7 +173,7 @@ def test_two_watchers_one_lease_only_one_records(
     assert ended_run(job).info.status == "FINISHED"
     assert other.watcher.recorder.handled == 0
     first.stop()  # releases the Lease: the other takes over
-    eventually(lambda: other.watcher.leading.is_set(), 15, "the other replica leads")
+    eventually(other.watcher.leading.is_set, 15, "the other replica leads")
     job2 = cluster.create_job("two", namespace)
     _job_ran(cluster, job2)
     assert ended_run(job2).info.status == "FINISHED"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import flowtrack
 import pytest
-
 from flowtrack_k8s import identity
+
 from tests.k8s.apiserver import Cluster
 from tests.k8s.conftest import WatcherFactory
 from tests.k8s.helpers import ended_run, eventually, k8s_runs, run_of
@@ -21,9 +21,8 @@ def test_the_stand_in_objects_validate_in_the_kubernetes_client(
     cluster: Cluster, namespace: str
 ) -> None:
     """The client's pydantic models accept the stand-in's objects (as a real server's)."""
-    from kubernetes.client import BatchV1Api, CoreV1Api
-
     from flowtrack_k8s.kube import api_client
+    from kubernetes.client import BatchV1Api, CoreV1Api
 
     job = cluster.create_job("check", namespace)
     pod = cluster.start_pod(job)

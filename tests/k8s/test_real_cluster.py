@@ -26,9 +26,8 @@ pytestmark = pytest.mark.skipif(
 
 
 def test_a_labelled_job_on_a_real_cluster_becomes_a_run() -> None:
-    from kubernetes import client, config
-
     from flowtrack_k8s.watcher import Settings, Watcher
+    from kubernetes import client, config
 
     namespace = os.environ.get("FLOWTRACK_K8S_E2E_NAMESPACE", "default")
     config.load_kube_config(config_file=str(KUBECONFIG))
@@ -55,8 +54,12 @@ def test_a_labelled_job_on_a_real_cluster_becomes_a_run() -> None:
         },
     }
     watcher = Watcher(
-        Settings(namespace=namespace, kubeconfig=str(KUBECONFIG), lease_namespace=namespace,
-                 lease_name=f"{name}-lease")
+        Settings(
+            namespace=namespace,
+            kubeconfig=str(KUBECONFIG),
+            lease_namespace=namespace,
+            lease_name=f"{name}-lease",
+        )
     )
     thread = threading.Thread(target=watcher.run, daemon=True)
     thread.start()

@@ -95,9 +95,7 @@ def _params(text: str, problems: list[Problem]) -> dict[str, str]:
         problems.append(Problem(PARAMS, text, f"is not valid JSON ({exc.msg} at {exc.pos})"))
         return {}
     if not isinstance(value, dict):
-        problems.append(
-            Problem(PARAMS, text, f"must be a JSON object, not {type(value).__name__}")
-        )
+        problems.append(Problem(PARAMS, text, f"must be a JSON object, not {type(value).__name__}"))
         return {}
     flat = flatten(value)
     if len(flat) > _MAX_PARAMS:

@@ -20,15 +20,32 @@ def k8s() -> None:
 @click.option("--tracking-uri", envvar="FLOWTRACK_TRACKING_URI", help="Where runs are recorded.")
 @click.option("--kubeconfig", envvar="KUBECONFIG", help="Outside a cluster: the kubeconfig file.")
 @click.option("--server", "host", help="API server address, no credentials (tests, kubectl proxy).")
-@click.option("--lease-namespace", default=None, help="Namespace of the leader-election Lease "
-              "[default: the watched namespace, else 'default'].")
+@click.option(
+    "--lease-namespace",
+    default=None,
+    help="Namespace of the leader-election Lease [default: the watched namespace, else 'default'].",
+)
 @click.option("--lease-name", default="flowtrack-k8s-watch", show_default=True)
-@click.option("--identity", default=None, help="This replica's name in the Lease [default: host-pid].")
-@click.option("--lease-duration", type=click.IntRange(min=2), default=15, show_default=True,
-              help="Seconds a Lease not renewed stays held.")
-@click.option("--no-leader-election", is_flag=True, help="Record without a Lease (one replica only).")
-@click.option("--log-max-bytes", type=click.IntRange(min=0), default=256 * 1024, show_default=True,
-              help="Bytes kept from the end of each container's log.")
+@click.option(
+    "--identity", default=None, help="This replica's name in the Lease [default: host-pid]."
+)
+@click.option(
+    "--lease-duration",
+    type=click.IntRange(min=2),
+    default=15,
+    show_default=True,
+    help="Seconds a Lease not renewed stays held.",
+)
+@click.option(
+    "--no-leader-election", is_flag=True, help="Record without a Lease (one replica only)."
+)
+@click.option(
+    "--log-max-bytes",
+    type=click.IntRange(min=0),
+    default=256 * 1024,
+    show_default=True,
+    help="Bytes kept from the end of each container's log.",
+)
 def watch(
     namespace: str | None,
     all_namespaces: bool,

@@ -59,8 +59,8 @@ def save_text(state: RunState, data: bytes, folder: str, name: str) -> str:
 def register(state: RunState, output: str, model: str) -> str:
     """Copy ``output`` into the run's artifacts (``model/``) and register it as the next
     version of ``model``, linked to the run; return the version."""
-    import fsspec
     import flowtrack
+    import fsspec
     from flowtrack.tracking.log import _announce
     from flowtrack.tracking.stores import get_artifact_store
 

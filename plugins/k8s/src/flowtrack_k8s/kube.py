@@ -15,6 +15,7 @@ than everything else it does.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
@@ -53,9 +54,9 @@ def api_client(host: str | None = None, kubeconfig: str | None = None) -> ApiCli
         cfg.host = host
         return ApiClient(cfg)
     try:
-        config.load_incluster_config()
+        config.load_incluster_config()  # type: ignore[no-untyped-call]
     except config.ConfigException:
-        config.load_kube_config(config_file=kubeconfig)
+        config.load_kube_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
     return ApiClient()
 
 
@@ -68,9 +69,9 @@ class Backoff:
     attempt: int = 0
 
     def next(self) -> float:
-        delay = min(self.cap, self.base * 2**self.attempt)
+        delay = min(self.cap, self.base * float(2**self.attempt))
         self.attempt += 1
-        return delay * random.uniform(0.8, 1.2)
+        return delay * random.uniform(0.8, 1.2)  # noqa: S311  (jitter, not a secret)
 
     def reset(self) -> None:
         self.attempt = 0
@@ -112,10 +113,8 @@ class Informer(threading.Thread):
         resp = self._resp
         sock = getattr(getattr(resp, "connection", None), "sock", None)
         if sock is not None:  # unblock a read waiting on the stream
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def run(self) -> None:
         while not self.stop_event.is_set():
@@ -151,7 +150,11 @@ class Informer(threading.Thread):
         while True:
             extra = {"_continue": token} if token else {}
             resp = self.call(
-                limit=PAGE_SIZE, _preload_content=False, _request_timeout=(5, 60), **self.selectors, **extra
+                limit=PAGE_SIZE,
+                _preload_content=False,
+                _request_timeout=(5, 60),
+                **self.selectors,
+                **extra,
             )
             try:
                 body = json.loads(resp.data)
@@ -178,7 +181,7 @@ class Informer(threading.Thread):
         )
         self._resp = resp
         try:
-            for line in iter_resp_lines(resp):
+            for line in iter_resp_lines(resp):  # type: ignore[no-untyped-call]
                 if self.stop_event.is_set():
                     return
                 if not line:

@@ -16,8 +16,8 @@ MAX_TAG = 8000
 
 
 def text(value: Any, limit: int = MAX_TAG) -> str:
-    value = "" if value is None else str(value)
-    return value if len(value) <= limit else value[: limit - 3] + "..."
+    found = "" if value is None else str(value)
+    return found if len(found) <= limit else found[: limit - 3] + "..."
 
 
 def millis(stamp: str | None) -> int | None:
@@ -93,10 +93,7 @@ def resources_params(job: Obj) -> dict[str, str]:
 def digest_of(image_id: str) -> str | None:
     """``sha256:...`` from a container status' imageID (``docker-pullable://x@sha256:...``,
     ``x@sha256:...`` or a bare ``sha256:...``), or None."""
-    if "@" in image_id:
-        found = image_id.rsplit("@", 1)[1]
-    else:
-        found = image_id.split("://", 1)[-1]
+    found = image_id.rsplit("@", 1)[1] if "@" in image_id else image_id.split("://", 1)[-1]
     return found if found.startswith("sha256:") and len(found) > 7 else None
 
 
@@ -146,10 +143,20 @@ def pod_tags(pod: Obj) -> tuple[dict[str, str], list[tuple[str, str]]]:
         reasons.append(str(status["reason"]))
     tags[prefix + "restarts"] = str(restarts)
     if exit_codes:
-        tags[prefix + "exit_code"] = exit_codes[-1] if len(exit_codes) == 1 else ",".join(exit_codes)
+        tags[prefix + "exit_code"] = (
+            exit_codes[-1] if len(exit_codes) == 1 else ",".join(exit_codes)
+        )
     if reasons:
         tags[prefix + "reason"] = ",".join(dict.fromkeys(reasons))
     return tags, warnings
+
+
+def finished_at(pod: Obj) -> int | None:
+    """When the pod's last container ended (ms), or None."""
+    found = None
+    for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+        found = millis(((cs.get("state") or {}).get("terminated") or {}).get("finishedAt")) or found
+    return found
 
 
 def ended(pod: Obj) -> bool:

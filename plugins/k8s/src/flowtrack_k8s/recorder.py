@@ -28,7 +28,8 @@ from flowtrack.errors import FlowtrackError, NotFoundError, StoreUnavailableErro
 from flowtrack.store.events import Event
 from flowtrack.tracking.context import RunState
 
-from flowtrack_k8s import annotations, data, identity, pods
+from flowtrack_k8s import annotations as ann
+from flowtrack_k8s import data, identity, pods
 from flowtrack_k8s.annotations import JobConfig
 
 log = logging.getLogger("flowtrack.k8s")
@@ -60,6 +61,15 @@ class Tracked:
     attempts: dict[str, set[str]] = field(default_factory=dict)  # run id -> its pods' uids
     index_runs: dict[int, RunState] = field(default_factory=dict)
     index_ended: set[int] = field(default_factory=set)
+
+
+def _tags(run_id: str, tags: dict[str, str]) -> list[Event]:
+    # Not the core's _tag_events: it remembers every valid key, and pod names are endless.
+    # Keys here come from Kubernetes names, which are within flowtrack's key characters.
+    return [
+        {"op": "tag", "run_id": run_id, "key": k[:250], "value": pods.text(v)}
+        for k, v in tags.items()
+    ]
 
 
 class Recorder:
@@ -123,17 +133,17 @@ class Recorder:
     def job(self, job: Obj) -> None:
         meta = job.get("metadata") or {}
         uid = str(meta.get("uid") or "")
-        if not uid or uid in self.done or not annotations.is_tracked(meta.get("labels")):
+        if not uid or uid in self.done or not ann.is_tracked(meta.get("labels")):
             return
         outcome = pods.job_outcome(job)
         tracked = self.jobs.get(uid)
         if tracked is None:
-            config = annotations.parse(meta.get("annotations"), meta.get("labels"))
-            run_id = identity.job_run_id(uid, config.run_id)
+            wanted = ann.parse(meta.get("annotations"), meta.get("labels"))
+            run_id = identity.job_run_id(uid, wanted.run_id)
             if outcome is not None and self._ended_in_store(run_id):
                 self._forget(uid)  # recorded before a restart, or by another replica
                 return
-            tracked = self._open(job, config, run_id)
+            tracked = self._open(job, wanted, run_id)
             for pod in self.pending.pop(uid, []):
                 self.pod(pod)
             for early in self.early_events.pop(uid, []):
@@ -224,7 +234,9 @@ class Recorder:
             state, {"namespace": ns, "cronjob": ref.get("name"), "uid": ref["uid"]}, tags
         )
         # RUNNING again while one of its Jobs runs; ends as its latest Job did.
-        self._submit(state, [create, {"op": "update_run", "run_id": state.run_id, "status": "RUNNING"}])
+        self._submit(
+            state, [create, {"op": "update_run", "run_id": state.run_id, "status": "RUNNING"}]
+        )
         return state
 
     def _open(self, job: Obj, config: JobConfig, run_id: str) -> Tracked:
@@ -251,9 +263,14 @@ class Recorder:
             tags["k8s.cronjob"] = parent.run_name
         for key, value in (meta.get("labels") or {}).items():
             tags[f"k8s.label.{key}"] = str(value)
-        events: list[Event] = [self._create(state, {"namespace": ns, "name": name, "uid": uid}, tags)]
+        events: list[Event] = [
+            self._create(state, {"namespace": ns, "name": name, "uid": uid}, tags)
+        ]
         params = {**config.params, **pods.resources_params(job)}
-        events += [{"op": "param", "run_id": run_id, "key": k, "value": pods.text(v, 6000)} for k, v in params.items()]
+        events += [
+            {"op": "param", "run_id": run_id, "key": k, "value": pods.text(v, 6000)}
+            for k, v in params.items()
+        ]
         tracked = Tracked(
             uid, ns, name, state, config, spec.get("completionMode") == "Indexed", parent
         )
@@ -269,10 +286,10 @@ class Recorder:
         """A warning on the run (a tag) and in the watcher's log."""
         log.warning("flowtrack: Job %s/%s: %s", tracked.namespace, tracked.name, message)
         target = state or tracked.state
-        self._submit(target, [{"op": "tag", "run_id": target.run_id, "key": key[:250], "value": pods.text(message)}])
+        self._submit(target, _tags(target.run_id, {key: message}))
 
     def _version(self, tracked: Tracked, uri: str, direction: str) -> None:
-        annotation = annotations.INPUTS if direction == "input" else annotations.OUTPUTS
+        annotation = ann.INPUTS if direction == "input" else ann.OUTPUTS
         try:
             data.version(tracked.state, uri, direction)
         except FlowtrackError as exc:
@@ -300,7 +317,7 @@ class Recorder:
             tags["k8s.reason"] = reason
         if status == "FAILED":
             tags["flowtrack.error"] = f"{reason}: {message}" if message else reason
-        self._submit(tracked.state, [{"op": "tag", "run_id": tracked.state.run_id, "key": k, "value": pods.text(v)} for k, v in tags.items()])
+        self._submit(tracked.state, _tags(tracked.state.run_id, tags))
         if status == "FINISHED":
             for uri in tracked.config.outputs:
                 self._version(tracked, uri, "output")
@@ -318,15 +335,19 @@ class Recorder:
         except Exception as exc:  # the registry refused, or the store is down
             self.warn(
                 tracked,
-                f"k8s.warning.{annotations.REGISTER_MODEL}",
-                f"annotation {annotations.REGISTER_MODEL}={model!r}: {output!r} was not "
-                f"registered: {exc}",
+                f"k8s.warning.{ann.REGISTER_MODEL}",
+                f"annotation {ann.REGISTER_MODEL}={model!r}: {output!r} was not registered: {exc}",
             )
             return
-        self._submit(tracked.state, [{"op": "tag", "run_id": tracked.state.run_id, "key": "k8s.model_version", "value": f"{model}/{found}"}])
+        self._submit(
+            tracked.state, _tags(tracked.state.run_id, {"k8s.model_version": f"{model}/{found}"})
+        )
 
     def _end(self, state: RunState, status: str, end_ms: int) -> None:
-        self._submit(state, [{"op": "update_run", "run_id": state.run_id, "status": status, "end_time": end_ms}])
+        self._submit(
+            state,
+            [{"op": "update_run", "run_id": state.run_id, "status": status, "end_time": end_ms}],
+        )
 
     def job_deleted(self, job: Obj) -> None:
         """A Job deleted before it ended: its run ends KILLED."""
@@ -379,7 +400,9 @@ class Recorder:
             finally:
                 resp.release_conn()
         except Exception as exc:
-            self.warn(tracked, "k8s.warning.pods", f"could not list the Job's pods: {_api_error(exc)}")
+            self.warn(
+                tracked, "k8s.warning.pods", f"could not list the Job's pods: {_api_error(exc)}"
+            )
             return []
 
     def pod(self, pod: Obj) -> None:
@@ -408,12 +431,11 @@ class Recorder:
         attempts = tracked.attempts.setdefault(state.run_id, set())
         attempts.add(uid)
         tags["k8s.attempts"] = str(len(attempts))
-        events: list[Event] = [{"op": "tag", "run_id": state.run_id, "key": k[:250], "value": pods.text(v)} for k, v in tags.items()]
-        for key in ("exit_code", "reason"):
+        for key in ("exit_code", "reason"):  # the latest attempt's, on the run itself
             value = tags.get(f"k8s.pod.{meta.get('name')}.{key}")
             if value:
-                events.append({"op": "tag", "run_id": state.run_id, "key": f"k8s.{key}", "value": value})
-        self._submit(state, events)
+                tags[f"k8s.{key}"] = value
+        self._submit(state, _tags(state.run_id, tags))
         for key, message in warnings:
             self.warn(tracked, key, message, state)
         if pods.ended(pod) and uid not in tracked.logs_saved:
@@ -421,13 +443,11 @@ class Recorder:
             self._save_logs(tracked, pod, state)
         index = pods.completion_index(pod)
         phase = (pod.get("status") or {}).get("phase")
-        if tracked.indexed and index is not None and phase == "Succeeded":
-            if index not in tracked.index_ended:
-                tracked.index_ended.add(index)
-                end = None
-                for cs in (pod.get("status") or {}).get("containerStatuses") or []:
-                    end = pods.millis(((cs.get("state") or {}).get("terminated") or {}).get("finishedAt")) or end
-                self._end(state, "FINISHED", end or int(time.time() * 1000))
+        succeeded = tracked.indexed and index is not None and phase == "Succeeded"
+        if succeeded and index not in tracked.index_ended:
+            assert index is not None
+            tracked.index_ended.add(index)
+            self._end(state, "FINISHED", pods.finished_at(pod) or int(time.time() * 1000))
 
     def _attempt_run(self, tracked: Tracked, pod: Obj) -> RunState:
         """The run a pod's attempt belongs to: its completion index's child run, or the Job's."""
@@ -437,7 +457,9 @@ class Recorder:
         state = tracked.index_runs.get(index)
         if state is None:
             parent = tracked.state
-            start = pods.millis((pod.get("metadata") or {}).get("creationTimestamp")) or int(time.time() * 1000)
+            start = pods.millis((pod.get("metadata") or {}).get("creationTimestamp")) or int(
+                time.time() * 1000
+            )
             state = self._run_state(
                 identity.index_run_id(parent.run_id, index),
                 f"{tracked.name}[{index}]",
@@ -446,8 +468,17 @@ class Recorder:
                 start,
             )
             state.experiment_id = parent.experiment_id or state.experiment_id
-            tags = {"k8s.namespace": tracked.namespace, "k8s.job": tracked.name, "k8s.completion_index": str(index)}
-            ref = {"namespace": tracked.namespace, "name": tracked.name, "uid": tracked.uid, "index": index}
+            tags = {
+                "k8s.namespace": tracked.namespace,
+                "k8s.job": tracked.name,
+                "k8s.completion_index": str(index),
+            }
+            ref = {
+                "namespace": tracked.namespace,
+                "name": tracked.name,
+                "uid": tracked.uid,
+                "index": index,
+            }
             self._submit(state, [self._create(state, ref, tags)])
             tracked.index_runs[index] = state
         return state
@@ -472,10 +503,17 @@ class Recorder:
                 finally:
                     resp.release_conn()
             except Exception as exc:
-                self.warn(tracked, f"k8s.warning.logs.{meta.get('name')}", f"logs of pod {meta.get('name')} container {cname} not read: {_api_error(exc)}", state)
+                self.warn(
+                    tracked,
+                    f"k8s.warning.logs.{meta.get('name')}",
+                    f"logs of pod {meta.get('name')} container {cname} not read: {_api_error(exc)}",
+                    state,
+                )
                 continue
             if len(text) > self.log_max_bytes:  # the tail is what explains an ending
-                text = b"[... cut: the first bytes are not kept ...]\n" + text[-self.log_max_bytes :]
+                text = (
+                    b"[... cut: the first bytes are not kept ...]\n" + text[-self.log_max_bytes :]
+                )
             try:
                 data.save_text(state, text, f"k8s/logs/{meta.get('name')}", f"{cname}.log")
             except FlowtrackError as exc:
@@ -501,7 +539,7 @@ class Recorder:
         message = f"{involved.get('kind')}/{involved.get('name')}: {event.get('message', '')}"
         if count and int(count) > 1:
             message += f" (x{count})"
-        self._submit(tracked.state, [{"op": "tag", "run_id": tracked.state.run_id, "key": f"k8s.event.{reason}"[:250], "value": pods.text(message)}])
+        self._submit(tracked.state, _tags(tracked.state.run_id, {f"k8s.event.{reason}": message}))
 
 
 def _api_error(exc: Exception) -> str:

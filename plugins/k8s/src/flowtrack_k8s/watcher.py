@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from flowtrack_k8s import annotations
+from flowtrack_k8s import annotations as ann
 from flowtrack_k8s.kube import Informer, Item, api_client
 from flowtrack_k8s.lease import Lease
 from flowtrack_k8s.recorder import CLOSE_GRACE_S, LOG_MAX_BYTES, Recorder
@@ -95,7 +95,7 @@ class Watcher:
         return {
             "jobs": (
                 scoped(self.batch.list_job_for_all_namespaces, self.batch.list_namespaced_job),
-                annotations.SELECTOR,
+                ann.SELECTOR,
                 None,
             ),
             "pods": (
