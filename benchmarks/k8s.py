@@ -82,6 +82,12 @@ def bare_loop(jobs: int, pods: int) -> tuple[float, int]:
     done_jobs = [0]
 
     def loop(name: str, call: object) -> None:
+        try:
+            consume(name, call)
+        except Exception:  # the stand-in closes the streams at the end
+            pass
+
+    def consume(name: str, call: object) -> None:
         for event in watch.Watch().stream(call, NAMESPACE, resource_version="0"):
             counts[name] += 1
             if name == "jobs":
@@ -142,7 +148,7 @@ def flowtrack_watcher(jobs: int, pods: int) -> tuple[float, int, float, float, i
     events = watcher.recorder.handled
     held = len(watcher.recorder.jobs)
     runs = flowtrack.Client().search_runs("Default", max_results=jobs + 10)
-    ended = [r for r in runs if r.info.status == "FINISHED" and r.info.source_type == "k8s"]
+    ended = [r for r in runs.items if r.info.status == "FINISHED" and r.info.source_type == "k8s"]
     if len(ended) != jobs:
         raise SystemExit(f"{len(ended)} finished runs in the store, expected {jobs}")
     sample = ended[0].data.tags

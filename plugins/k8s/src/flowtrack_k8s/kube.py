@@ -141,6 +141,16 @@ class Informer(threading.Thread):
                     self.version = None
                 self.stop_event.wait(delay)
 
+    def _put(self, item: Item) -> None:
+        # The queue is bounded: a recorder that falls behind slows the streams down (TCP
+        # backpressure) instead of holding thousands of objects in memory.
+        while not self.stop_event.is_set():
+            try:
+                self.out.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
     def _at(self) -> tuple[str, str | None]:
         return self.resource, self.version
 
@@ -167,7 +177,7 @@ class Informer(threading.Thread):
                 break
         self.lists += 1
         self.version = str(meta.get("resourceVersion") or "") or None
-        self.out.put((self.resource, "SYNC", items))
+        self._put((self.resource, "SYNC", items))
 
     def _watch(self) -> None:
         resp = self.call(
@@ -199,7 +209,7 @@ class Informer(threading.Thread):
                     self.bookmarks += 1
                     continue
                 self.backoff.reset()
-                self.out.put((self.resource, str(kind), obj))
+                self._put((self.resource, str(kind), obj))
         finally:
             self._resp = None
             resp.release_conn()

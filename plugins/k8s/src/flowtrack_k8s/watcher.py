@@ -23,6 +23,7 @@ from flowtrack_k8s.recorder import CLOSE_GRACE_S, LOG_MAX_BYTES, Recorder
 log = logging.getLogger("flowtrack.k8s")
 
 POD_SELECTOR = "batch.kubernetes.io/controller-uid"  # pods a Job controller made
+QUEUE_SIZE = 1000  # objects seen and not recorded yet, at most
 
 
 @dataclass
@@ -135,7 +136,7 @@ class Watcher:
             flush_all(5.0)
 
     def _lead(self) -> None:
-        items: queue.Queue[Item] = queue.Queue()
+        items: queue.Queue[Item] = queue.Queue(maxsize=QUEUE_SIZE)
         stop = threading.Event()
         self.informers = [
             Informer(
