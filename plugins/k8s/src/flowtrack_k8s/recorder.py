@@ -205,21 +205,9 @@ class Recorder:
         )
 
     def _create(self, state: RunState, ref: dict[str, Any], tags: dict[str, str]) -> Event:
-        from flowtrack.tracking.runs import _user
+        from flowtrack.tracking.runs import create_event
 
-        return {
-            "op": "create_run",
-            "run_id": state.run_id,
-            "experiment_id": state.experiment_id,
-            "experiment_name": state.experiment_name,
-            "run_name": state.run_name,
-            "parent_run_id": state.parent_run_id,
-            "start_time": state.start_time,
-            "user_id": _user(),
-            "source_type": SOURCE,
-            "source_ref": ref,
-            "tags": {k: pods.text(v) for k, v in tags.items() if v},
-        }
+        return create_event(state, SOURCE, ref, {k: pods.text(v) for k, v in tags.items() if v})
 
     def _cronjob_parent(self, job: Obj, experiment: str | None, start: int) -> RunState | None:
         ref = pods.owner(job, "CronJob")
