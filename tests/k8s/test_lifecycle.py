@@ -44,6 +44,11 @@ def test_success_is_a_finished_run_with_params_tags_pods_logs_and_data(
 ) -> None:
     train = tmp_path / "train.csv"
     train.write_text("x,y\n1,2\n")
+    import fsspec
+
+    remote = "memory://bucket/train/part-0.csv"  # a URL: fingerprinted, not copied
+    with fsspec.open(remote, "w") as f:
+        f.write("x,y\n3,4\n")
     model = tmp_path / "model"
     model.mkdir()
     (model / "weights.bin").write_bytes(b"\x00" * 64)
@@ -55,7 +60,7 @@ def test_success_is_a_finished_run_with_params_tags_pods_logs_and_data(
         annotations={
             "flowtrack.dev/experiment": "churn",
             "flowtrack.dev/params": json.dumps({"alpha": 0.5, "opt": {"lr": 0.01}}),
-            "flowtrack.dev/inputs": str(train),
+            "flowtrack.dev/inputs": f"{train},{remote}",
             "flowtrack.dev/outputs": str(model),
             "flowtrack.dev/register-model": "churn",
         },
@@ -89,7 +94,11 @@ def test_success_is_a_finished_run_with_params_tags_pods_logs_and_data(
     client = flowtrack.Client()
     logs = Path(client.download_artifacts(run.info.run_id, f"k8s/logs/{name}/main.log"))
     assert logs.read_text().endswith("epoch 99\n")
-    assert [Path(d.uri).name for d in client.get_run_inputs(run.info.run_id)] == ["train.csv"]
+    inputs = {Path(d.uri).name: d for d in client.get_run_inputs(run.info.run_id)}
+    assert sorted(inputs) == ["part-0.csv", "train.csv"]
+    assert inputs["part-0.csv"].mode == "reference"
+    assert inputs["part-0.csv"].digest.startswith("ref:")
+    assert inputs["train.csv"].mode == "snapshot"
     assert [Path(d.uri).name for d in client.get_run_outputs(run.info.run_id)] == ["model"]
     version = client.get_model_version("churn", 1)
     assert version.run_id == run.info.run_id

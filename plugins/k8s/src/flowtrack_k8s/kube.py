@@ -40,6 +40,30 @@ WATCH_TIMEOUT_S = 300  # the server ends each watch after this; it is then resum
 PAGE_SIZE = 500
 
 
+class Feed:
+    """The bounded queue from the informers to the recorder, counting what went in.
+
+    Bounded: a recorder that falls behind slows the streams down (TCP backpressure) instead of
+    holding thousands of objects in memory. ``put_count`` lets the recorder know when it has
+    handled everything an informer had handed over at some moment (`Informer.version` moves
+    only after the object is in the queue)."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.queue: queue.Queue[Item] = queue.Queue(maxsize=maxsize)
+        self.lock = threading.Lock()
+        self.put_count = 0
+
+    def put(self, item: Item, stop: threading.Event) -> None:
+        with self.lock:  # the count and the queue's order agree
+            while not stop.is_set():
+                try:
+                    self.queue.put(item, timeout=0.5)
+                except queue.Full:
+                    continue
+                self.put_count += 1
+                return
+
+
 class Gone(Exception):
     """The server no longer has the resourceVersion asked for (410): list again."""
 
@@ -84,7 +108,7 @@ class Informer(threading.Thread):
         self,
         resource: str,
         call: Callable[..., Any],
-        out: queue.Queue[Item],
+        out: Feed,
         stop: threading.Event,
         label_selector: str | None = None,
         field_selector: str | None = None,
@@ -141,16 +165,6 @@ class Informer(threading.Thread):
                     self.version = None
                 self.stop_event.wait(delay)
 
-    def _put(self, item: Item) -> None:
-        # The queue is bounded: a recorder that falls behind slows the streams down (TCP
-        # backpressure) instead of holding thousands of objects in memory.
-        while not self.stop_event.is_set():
-            try:
-                self.out.put(item, timeout=0.5)
-                return
-            except queue.Full:
-                continue
-
     def _at(self) -> tuple[str, str | None]:
         return self.resource, self.version
 
@@ -176,8 +190,8 @@ class Informer(threading.Thread):
             if not token:
                 break
         self.lists += 1
+        self.out.put((self.resource, "SYNC", items), self.stop_event)
         self.version = str(meta.get("resourceVersion") or "") or None
-        self._put((self.resource, "SYNC", items))
 
     def _watch(self) -> None:
         resp = self.call(
@@ -202,14 +216,14 @@ class Informer(threading.Thread):
                     if obj.get("code") == 410:
                         raise Gone(obj.get("message", ""))
                     raise ApiException(status=obj.get("code"), reason=obj.get("message"))
-                version = (obj.get("metadata") or {}).get("resourceVersion")
-                if version:
-                    self.version = str(version)
                 if kind == "BOOKMARK":
                     self.bookmarks += 1
-                    continue
-                self.backoff.reset()
-                self._put((self.resource, str(kind), obj))
+                else:
+                    self.backoff.reset()
+                    self.out.put((self.resource, str(kind), obj), self.stop_event)
+                version = (obj.get("metadata") or {}).get("resourceVersion")
+                if version:  # after the put: the version says what is in the queue
+                    self.version = str(version)
         finally:
             self._resp = None
             resp.release_conn()

@@ -38,7 +38,10 @@ SOURCE = "k8s"
 LOG_TAIL_LINES = 5000
 LOG_MAX_BYTES = 256 * 1024
 MAX_DONE = 50_000  # uids of ended Jobs remembered, to ignore their late events
-MAX_PENDING = 10_000  # pods seen before their Job
+# Objects seen before their Job (or pod): kept for this many Jobs (or pods), the least recent
+# dropped first. Pods of untracked Jobs land here too, so it must stay small.
+MAX_PENDING = 2_000
+MAX_EARLY_EVENTS = 20  # per object
 # How long an ended Job waits for the pod and event streams to catch up with it (they are
 # separate watches: its pods' last states and Warning events may still be on their way).
 CLOSE_GRACE_S = 5.0
@@ -63,6 +66,16 @@ class Tracked:
     index_ended: set[int] = field(default_factory=set)
 
 
+@dataclass(eq=False)
+class Closing:
+    """An ended Job waiting for the other streams (see `Recorder.tick`)."""
+
+    job: Obj
+    outcome: tuple[str, str, str, int | None]
+    deadline: float
+    mark: int | None = None
+
+
 def _tags(run_id: str, tags: dict[str, str]) -> list[Event]:
     # Not the core's _tag_events: it remembers every valid key, and pod names are endless.
     # Keys here come from Kubernetes names, which are within flowtrack's key characters.
@@ -79,18 +92,20 @@ class Recorder:
         self,
         core: Any = None,
         log_max_bytes: int = LOG_MAX_BYTES,
-        caught_up: Callable[[str], bool] | None = None,
+        caught_up: Callable[[str], int | None] | None = None,
         close_grace_s: float = CLOSE_GRACE_S,
     ) -> None:
         self.core = core  # a CoreV1Api for pod lists and logs (None: neither is read)
         self.log_max_bytes = log_max_bytes
-        # Whether the other streams have seen everything up to a resourceVersion.
-        self.caught_up = caught_up or (lambda version: True)
+        # None until the other streams have seen everything up to a resourceVersion; then the
+        # number of items to handle (`position`) before all that is recorded.
+        self.caught_up = caught_up or (lambda version: 0)
         self.close_grace_s = close_grace_s
-        self.closing: dict[str, tuple[Obj, tuple[str, str, str, int | None], float]] = {}
+        self.closing: dict[str, Closing] = {}
+        self.position = 0  # informer items handled
         self.jobs: dict[str, Tracked] = {}
         self.done: OrderedDict[str, None] = OrderedDict()
-        self.pending: OrderedDict[str, list[Obj]] = OrderedDict()
+        self.pending: OrderedDict[str, dict[str, Obj]] = OrderedDict()  # job -> pod uid -> pod
         self.pod_jobs: dict[str, str] = {}  # pod uid -> job uid, for the Jobs being recorded
         # Warning events about objects not seen yet (their stream may be behind), by uid.
         self.early_events: OrderedDict[str, list[Obj]] = OrderedDict()
@@ -100,6 +115,7 @@ class Recorder:
 
     def handle(self, resource: str, kind: str, obj: Any) -> None:
         """One informer item; never raises (a failure is logged, the watcher goes on)."""
+        self.position += 1
         items = obj if kind == "SYNC" else [obj]
         for item in items:
             self.handled += 1
@@ -144,26 +160,29 @@ class Recorder:
                 self._forget(uid)  # recorded before a restart, or by another replica
                 return
             tracked = self._open(job, wanted, run_id)
-            for pod in self.pending.pop(uid, []):
+            for pod in self.pending.pop(uid, {}).values():
                 self.pod(pod)
             for early in self.early_events.pop(uid, []):
                 self.event(early)
         if outcome is not None and uid not in self.closing:
-            self.closing[uid] = (job, outcome, time.monotonic() + self.close_grace_s)
+            self.closing[uid] = Closing(job, outcome, time.monotonic() + self.close_grace_s)
             self.tick()
 
     def tick(self) -> None:
         """End the Jobs whose streams have caught up with their end (or waited long enough)."""
         now = time.monotonic()
-        for uid, (job, outcome, deadline) in list(self.closing.items()):
-            version = str((job.get("metadata") or {}).get("resourceVersion") or "")
-            if now < deadline and not self.caught_up(version):
+        for uid, closing in list(self.closing.items()):
+            if closing.mark is None:
+                meta = closing.job.get("metadata") or {}
+                closing.mark = self.caught_up(str(meta.get("resourceVersion") or ""))
+            ready = closing.mark is not None and self.position >= closing.mark
+            if not ready and now < closing.deadline:
                 continue
             del self.closing[uid]
             tracked = self.jobs.get(uid)
             if tracked is not None:
                 try:
-                    self._close(tracked, job, outcome)
+                    self._close(tracked, closing.job, closing.outcome)
                 except Exception:
                     log.exception("flowtrack: could not end the run of Job %s", tracked.name)
                     self._forget(uid)
@@ -400,7 +419,9 @@ class Recorder:
         tracked = self.jobs.get(job_uid)
         if tracked is None:
             if job_uid not in self.done:  # its Job may arrive later on its own stream
-                self.pending.setdefault(job_uid, []).append(pod)
+                # Only each pod's latest state: a long untracked Job must not pile them up.
+                pod_uid = str((pod.get("metadata") or {}).get("uid") or "")
+                self.pending.setdefault(job_uid, {})[pod_uid] = pod
                 self.pending.move_to_end(job_uid)
                 while len(self.pending) > MAX_PENDING:
                     self.pending.popitem(last=False)
@@ -518,7 +539,10 @@ class Recorder:
         tracked = self.jobs.get(job_uid or "")
         if tracked is None:
             if uid and uid not in self.done:
-                self.early_events.setdefault(uid, []).append(event)
+                early = self.early_events.setdefault(uid, [])
+                early.append(event)
+                del early[:-MAX_EARLY_EVENTS]
+                self.early_events.move_to_end(uid)
                 while len(self.early_events) > MAX_PENDING:
                     self.early_events.popitem(last=False)
             return

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flowtrack_k8s import annotations as ann
-from flowtrack_k8s.kube import Informer, Item, api_client
+from flowtrack_k8s.kube import Feed, Informer, api_client
 from flowtrack_k8s.lease import Lease
 from flowtrack_k8s.recorder import CLOSE_GRACE_S, LOG_MAX_BYTES, Recorder
 
@@ -63,6 +63,7 @@ class Watcher:
             settings.lease_duration_s,
         )
         self.informers: list[Informer] = []
+        self.feed: Feed | None = None
         self.recorder = self._recorder()
 
     def stop(self) -> None:
@@ -73,17 +74,19 @@ class Watcher:
             self.core, self.settings.log_max_bytes, self._caught_up, self.settings.close_grace_s
         )
 
-    def _caught_up(self, version: str) -> bool:
-        """Whether the pod and event streams have seen everything up to ``version`` (bookmarks
-        move them on when nothing happens). Kubernetes calls resourceVersions opaque, but they
-        are etcd revisions in practice; anything else just waits for the grace period."""
+    def _caught_up(self, version: str) -> int | None:
+        """None until the pod and event streams have handed over everything up to ``version``
+        (bookmarks move them on when nothing happens); then how many items the informers had
+        put in the queue: once the recorder has handled that many, it has seen them all.
+        Kubernetes calls resourceVersions opaque, but they are etcd revisions in practice;
+        anything else just waits for the grace period."""
+        mark = self.feed.put_count if self.feed is not None else 0
         try:
             wanted = int(version)
-            return all(
-                int(i.version or 0) >= wanted for i in self.informers if i.resource != "jobs"
-            )
+            others = [i for i in self.informers if i.resource != "jobs"]
+            return mark if all(int(i.version or 0) >= wanted for i in others) else None
         except ValueError:
-            return False
+            return None
 
     def _calls(self) -> dict[str, tuple[Any, str | None, str | None]]:
         ns = self.settings.namespace
@@ -136,13 +139,13 @@ class Watcher:
             flush_all(5.0)
 
     def _lead(self) -> None:
-        items: queue.Queue[Item] = queue.Queue(maxsize=QUEUE_SIZE)
+        self.feed = feed = Feed(QUEUE_SIZE)
         stop = threading.Event()
         self.informers = [
             Informer(
                 resource,
                 call,
-                items,
+                feed,
                 stop,
                 labels,
                 fields,
@@ -160,7 +163,7 @@ class Watcher:
         try:
             while not self.stop_event.is_set():
                 try:
-                    resource, kind, obj = items.get(timeout=0.2)
+                    resource, kind, obj = feed.queue.get(timeout=0.2)
                 except queue.Empty:
                     pass
                 else:
