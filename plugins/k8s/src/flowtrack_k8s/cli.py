@@ -97,7 +97,13 @@ def watch(
     watcher: Watcher | None = None
     signal.signal(signal.SIGTERM, stop)  # first: a stop while starting up is a clean stop too
     signal.signal(signal.SIGINT, stop)
-    watcher = Watcher(settings)
+    try:
+        watcher = Watcher(settings)
+    except Exception as exc:  # no kubeconfig, no service account, a bad file
+        raise click.ClickException(
+            f"could not configure the Kubernetes client: {exc}; run inside a cluster, or give "
+            "--kubeconfig (or KUBECONFIG)"
+        ) from exc
     if stopping:
         return
     watcher.run()
