@@ -16,6 +16,10 @@ the real streaming-watch protocol to the real ``kubernetes`` client:
 * faults: `drop_watches` (cut every open stream), `down` / `up` (stop listening, then listen
   again on the same port), `compact` (old versions answer 410), `forbid` (403 on a path).
 
+kmock (PyPI) was looked at first: it streams watches, but its resourceVersion is a fixed
+placeholder and it has no history to resume from, no 410 and no outage, which is what the
+watcher's tests are about.
+
 Objects are complete (the kubernetes 37 client validates responses with pydantic models), and
 `Cluster` has helpers (tests/k8s/workloads.py) that play the Job controller and the kubelet:
 create a Job, start pods, end them with exit codes and reasons, write Warning events, finish

@@ -52,7 +52,7 @@ def test_success_is_a_finished_run_with_params_tags_pods_logs_and_data(
     model = tmp_path / "model"
     model.mkdir()
     (model / "weights.bin").write_bytes(b"\x00" * 64)
-    watcher = start_watcher()
+    watcher = start_watcher(log_max_bytes=300)
     job = cluster.create_job(
         "train-churn",
         namespace,
@@ -93,7 +93,9 @@ def test_success_is_a_finished_run_with_params_tags_pods_logs_and_data(
     assert not [k for k in tags if k.startswith("k8s.warning")], tags
     client = flowtrack.Client()
     logs = Path(client.download_artifacts(run.info.run_id, f"k8s/logs/{name}/main.log"))
-    assert logs.read_text().endswith("epoch 99\n")
+    kept = logs.read_text()  # the tail is kept, and says it was cut
+    assert kept.startswith("[... cut") and kept.endswith("epoch 98\nepoch 99\n")
+    assert "epoch 0\n" not in kept and len(kept.encode()) < 400
     inputs = {Path(d.uri).name: d for d in client.get_run_inputs(run.info.run_id)}
     assert sorted(inputs) == ["part-0.csv", "train.csv"]
     assert inputs["part-0.csv"].mode == "reference"
