@@ -183,7 +183,7 @@ def test_an_indexed_job_has_a_child_run_per_completion_index(
 def test_jobs_of_a_cronjob_are_children_of_one_parent_run(
     cluster: Cluster, namespace: str, start_watcher: WatcherFactory
 ) -> None:
-    start_watcher()
+    watcher = start_watcher()
     cron = cluster.cronjob("nightly", namespace)
     jobs = []
     for n, fail in enumerate([False, True]):
@@ -197,3 +197,5 @@ def test_jobs_of_a_cronjob_are_children_of_one_parent_run(
     parent = flowtrack.Client().get_run(parent_id)
     assert parent.data.tags["k8s.cronjob"] == "nightly"
     assert parent.info.status == "FAILED"  # as its latest Job
+    recorder = watcher.watcher.recorder  # ended Jobs are forgotten: memory stays bounded
+    assert recorder.jobs == {} and recorder.pod_jobs == {} and len(recorder.done) == 2
