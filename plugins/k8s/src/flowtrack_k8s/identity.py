@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 TRACK_LABEL = "flowtrack.dev/track"
 RUN_ID_ANNOTATION = "flowtrack.dev/run-id"
@@ -39,7 +39,7 @@ _NAMESPACE = uuid.UUID("1b5e7c2a-9d43-5f0e-8c6a-3e2f7d9b4a10")
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
-def is_run_id(value: object) -> bool:
+def is_run_id(value: object) -> TypeGuard[str]:
     """True when ``value`` is a flowtrack run id (32 lowercase hex characters)."""
     return isinstance(value, str) and bool(_RUN_ID.match(value))
 

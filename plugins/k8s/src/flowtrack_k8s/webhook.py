@@ -1,0 +1,185 @@
+"""``flowtrack k8s webhook``: a mutating admission webhook that hands tracked Jobs their run.
+
+The API server POSTs an AdmissionReview (admission.k8s.io/v1) to ``/mutate`` for every Job
+created with the label ``flowtrack.dev/track: "true"`` (the MutatingWebhookConfiguration's
+objectSelector); the answer admits the Job with a JSONPatch from `flowtrack_k8s.patch`.
+
+It never stands in a Job's way: whatever goes wrong (a malformed review, an object it does not
+understand, a bug) is logged and answered ``allowed: true`` without a patch, and the manifest
+says ``failurePolicy: Ignore`` for the cases it cannot answer at all (down, too slow, a body
+over the size limit). Only the standard library serves it: TLS from ``ssl``, one thread per
+connection, each with a socket timeout so a stalled client holds only its own thread.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import socket
+import ssl
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from flowtrack_k8s.patch import Target, job_injection
+
+log = logging.getLogger("flowtrack.k8s.webhook")
+
+# An AdmissionReview carries the object (a Job below etcd's 1.5 MiB limit) and some request
+# fields; anything much larger is not a review.
+DEFAULT_MAX_BODY = 3 * 1024 * 1024
+DEFAULT_TIMEOUT_S = 10.0
+# kubectl shows admission warnings; the API server truncates long ones.
+_MAX_WARNING = 120
+
+
+def review_response(uid: str, ops: list[dict[str, Any]], warnings: list[str]) -> dict[str, Any]:
+    response: dict[str, Any] = {"uid": uid, "allowed": True}
+    if ops:
+        response["patchType"] = "JSONPatch"
+        response["patch"] = base64.b64encode(json.dumps(ops).encode()).decode()
+    if warnings:
+        response["warnings"] = [w[:_MAX_WARNING] for w in warnings]
+    return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response}
+
+
+def _request_uid(review: Any) -> str:
+    request = review.get("request") if isinstance(review, dict) else None
+    uid = request.get("uid") if isinstance(request, dict) else None
+    return uid if isinstance(uid, str) else ""
+
+
+def mutate(review: Any, target: Target) -> dict[str, Any]:
+    """The AdmissionReview answering ``review``: always allowed, patched for tracked Jobs."""
+    uid = _request_uid(review)
+    try:
+        if not uid:
+            raise ValueError("not an AdmissionReview: no request.uid")
+        request = review["request"]
+        kind = request.get("kind") or {}
+        if (kind.get("group"), kind.get("kind")) != ("batch", "Job"):
+            raise ValueError(f"request.kind {kind!r} is not a batch Job")
+        if request.get("operation") != "CREATE":
+            return review_response(uid, [], [])
+        job = request.get("object")
+        if not isinstance(job, dict):
+            raise ValueError("request.object is not an object")
+        injection = job_injection(job, target)
+    except Exception as exc:  # never block a Job: admit it unchanged and say why
+        log.error("flowtrack webhook: admitting request %r unchanged: %s", uid, exc)
+        return review_response(uid, [], [])
+    where = f"{request.get('namespace') or '-'}/{(job.get('metadata') or {}).get('name') or '-'}"
+    for note in injection.notes:
+        log.warning("flowtrack webhook: Job %s: %s", where, note)
+    if injection.run_id:
+        log.info("flowtrack webhook: Job %s is run %s", where, injection.run_id)
+    return review_response(uid, injection.ops, [f"flowtrack: {n}" for n in injection.notes])
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: WebhookServer
+    protocol_version = "HTTP/1.1"  # the API server keeps connections alive
+    server_version = "flowtrack-webhook"
+    sys_version = ""
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.timeout_s)
+        # The TLS handshake runs here, in this connection's thread, under the timeout.
+        if isinstance(self.connection, ssl.SSLSocket):
+            self.connection.do_handshake()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("flowtrack webhook: %s " + format, self.address_string(), *args)
+
+    def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        if self.path in ("/healthz", "/readyz"):
+            self._send(HTTPStatus.OK, b"ok\n", "text/plain")
+        else:
+            self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
+
+    def do_POST(self) -> None:
+        if self.path.split("?", 1)[0] != "/mutate":
+            self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
+            return
+        try:
+            length = int(self.headers.get("Content-Length") or "-1")
+        except ValueError:
+            length = -1
+        if length < 0 or length > self.server.max_body:
+            # Unread, the body cannot be answered: the API server's failurePolicy (Ignore)
+            # admits the Job. The connection is closed so the body is never read.
+            log.error(
+                "flowtrack webhook: refused a request with Content-Length %s (limit %d); the "
+                "API server admits the Job unchanged (failurePolicy: Ignore)",
+                self.headers.get("Content-Length"),
+                self.server.max_body,
+            )
+            self.close_connection = True
+            status = (
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE if length > 0 else HTTPStatus.LENGTH_REQUIRED
+            )
+            self._send(status, b'{"error": "request body too large or without length"}\n')
+            return
+        raw = self.rfile.read(length)
+        try:
+            review: Any = json.loads(raw)
+        except ValueError as exc:
+            log.error("flowtrack webhook: admitting a request whose body is not JSON: %s", exc)
+            review = None
+        answer = mutate(review, self.server.target)
+        self._send(HTTPStatus.OK, json.dumps(answer).encode())
+
+
+class WebhookServer(ThreadingHTTPServer):
+    """HTTPS server for ``/mutate`` and ``/healthz``; ``serve_forever`` runs it."""
+
+    daemon_threads = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        cert: str,
+        key: str,
+        target: Target,
+        max_body: int = DEFAULT_MAX_BODY,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        self.target = target
+        self.max_body = max_body
+        self.timeout_s = timeout_s
+        self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.tls.minimum_version = ssl.TLSVersion.TLSv1_2
+        self.tls.load_cert_chain(cert, key)
+        super().__init__(address, _Handler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, addr = super().get_request()
+        # No handshake in the accept loop: a client that never speaks must not stall others.
+        return self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Failed handshakes, timeouts, resets: one line, not a traceback on stderr.
+        log.warning("flowtrack webhook: connection from %s failed", client_address, exc_info=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"https://{host!s}:{port}"
+
+    def start(self) -> threading.Thread:
+        """Serve in a daemon thread (for tests and embedding); ``shutdown()`` stops it."""
+        thread = threading.Thread(target=self.serve_forever, name="flowtrack-webhook", daemon=True)
+        thread.start()
+        return thread
