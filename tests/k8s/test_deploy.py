@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from flowtrack_k8s import identity
+from flowtrack_k8s import patch
 
 DEPLOY = Path(__file__).resolve().parents[2] / "plugins" / "k8s" / "deploy"
 
@@ -76,7 +76,7 @@ def test_webhook_configuration_never_blocks_and_selects_by_the_label() -> None:
     assert hook["admissionReviewVersions"] == ["v1"]
     assert 1 <= hook["timeoutSeconds"] <= 10
     assert hook["reinvocationPolicy"] == "Never"  # a second pass would see its own patch
-    assert hook["objectSelector"] == {"matchLabels": {identity.TRACK_LABEL: "true"}}
+    assert hook["objectSelector"] == {"matchLabels": {patch.TRACK_LABEL: "true"}}
     (rule,) = hook["rules"]
     assert rule["operations"] == ["CREATE"] and rule["resources"] == ["jobs"]
     assert rule["apiGroups"] == ["batch"] and rule["apiVersions"] == ["v1"]

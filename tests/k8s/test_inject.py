@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from flowtrack_k8s import identity
+from flowtrack_k8s import patch
 from flowtrack_k8s.cli import k8s
 
 from tests.k8s.test_webhook import run_container
@@ -93,8 +93,8 @@ def test_inject_touches_only_tracked_jobs_and_cronjob_templates(tmp_path: Path) 
     job, untracked, config_map, cron = docs(out)
     assert untracked == original[1] and config_map == original[2]
 
-    run_id = job["metadata"]["annotations"][identity.RUN_ID_ANNOTATION]
-    assert identity.is_run_id(run_id) and f"Job ml/train-churn: run {run_id}" in err
+    run_id = job["metadata"]["annotations"][patch.RUN_ID_ANNOTATION]
+    assert patch.is_run_id(run_id) and f"Job ml/train-churn: run {run_id}" in err
     pod = job["spec"]["template"]["spec"]
     assert env_of(pod["containers"][0]) == {
         "FLOWTRACK_EXPERIMENT": "overridden-by-me",  # the user's own value stays
@@ -109,7 +109,7 @@ def test_inject_touches_only_tracked_jobs_and_cronjob_templates(tmp_path: Path) 
     }
     cron_env = env_of(cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0])
     assert cron_env == {"FLOWTRACK_TRACKING_URI": URI, "FLOWTRACK_EXPERIMENT": "nightly"}
-    assert identity.RUN_ID_ANNOTATION not in cron["spec"]["jobTemplate"]["metadata"]["annotations"]
+    assert patch.RUN_ID_ANNOTATION not in cron["spec"]["jobTemplate"]["metadata"]["annotations"]
     assert "CronJob ml/nightly" in err and "webhook sets it" in err
 
 
@@ -122,7 +122,7 @@ def test_reinjecting_changes_nothing(tmp_path: Path) -> None:
 def test_each_inject_of_a_fresh_manifest_is_a_new_run() -> None:
     a, _ = invoke("-", "--tracking-uri", URI, input=MANIFEST)
     b, _ = invoke("-", "--tracking-uri", URI, input=MANIFEST)
-    ids = {docs(t)[0]["metadata"]["annotations"][identity.RUN_ID_ANNOTATION] for t in (a, b)}
+    ids = {docs(t)[0]["metadata"]["annotations"][patch.RUN_ID_ANNOTATION] for t in (a, b)}
     assert len(ids) == 2
 
 
@@ -131,7 +131,7 @@ def test_output_file_and_bad_yaml(tmp_path: Path) -> None:
     stdout, _ = invoke("-", "-o", str(out), "--tracking-uri", URI, input=MANIFEST)
     assert (
         stdout == ""
-        and docs(out.read_text())[0]["metadata"]["annotations"][identity.RUN_ID_ANNOTATION]
+        and docs(out.read_text())[0]["metadata"]["annotations"][patch.RUN_ID_ANNOTATION]
     )
     bad = tmp_path / "bad.yaml"
     bad.write_text("kind: Job\n  metadata: [\n")
@@ -170,7 +170,7 @@ def test_a_list_of_objects_and_a_job_without_env() -> None:
     out, _ = invoke("-", "--tracking-uri", URI, input=yaml.safe_dump(manifest))
     (job,) = docs(out)[0]["items"]
     env = env_of(job["spec"]["template"]["spec"]["containers"][0])
-    assert env["FLOWTRACK_RUN_ID"] == job["metadata"]["annotations"][identity.RUN_ID_ANNOTATION]
+    assert env["FLOWTRACK_RUN_ID"] == job["metadata"]["annotations"][patch.RUN_ID_ANNOTATION]
 
 
 def test_injected_job_is_a_valid_kubernetes_object() -> None:
@@ -204,5 +204,5 @@ def test_through_the_flowtrack_command_and_into_a_container(tmp_path: Path) -> N
     run_container(env, tmp_path)
     import flowtrack
 
-    run = flowtrack.Client(uri).get_run(job["metadata"]["annotations"][identity.RUN_ID_ANNOTATION])
+    run = flowtrack.Client(uri).get_run(job["metadata"]["annotations"][patch.RUN_ID_ANNOTATION])
     assert run.data.metrics["loss"] == 0.25

@@ -24,7 +24,7 @@ from typing import Any
 
 import jsonpatch
 import pytest
-from flowtrack_k8s import identity
+from flowtrack_k8s import identity, patch
 from flowtrack_k8s.patch import Target
 from flowtrack_k8s.webhook import WebhookServer
 
@@ -86,8 +86,8 @@ def test_tracked_job_gets_the_run_context_in_every_container(server, tls) -> Non
         ],
     )
     response, stored = admit(server, tls[0], obj)
-    run_id = stored["metadata"]["annotations"][identity.RUN_ID_ANNOTATION]
-    assert identity.is_run_id(run_id)
+    run_id = stored["metadata"]["annotations"][patch.RUN_ID_ANNOTATION]
+    assert patch.is_run_id(run_id)
     expected = {
         "FLOWTRACK_TRACKING_URI": URI,
         "FLOWTRACK_RUN_ID": run_id,
@@ -129,14 +129,27 @@ def test_user_values_are_kept_and_nothing_is_duplicated(server, tls) -> None:
 
 def test_a_valid_run_id_annotation_is_kept(server, tls) -> None:
     chosen = "b" * 32
-    _, stored = admit(server, tls[0], job(annotations={identity.RUN_ID_ANNOTATION: chosen}))
-    assert stored["metadata"]["annotations"][identity.RUN_ID_ANNOTATION] == chosen
+    _, stored = admit(server, tls[0], job(annotations={patch.RUN_ID_ANNOTATION: chosen}))
+    assert stored["metadata"]["annotations"][patch.RUN_ID_ANNOTATION] == chosen
     assert env_of(stored["spec"]["template"]["spec"]["containers"][0])["FLOWTRACK_RUN_ID"] == chosen
+
+
+def test_the_watcher_computes_the_run_id_the_containers_got(server, tls) -> None:
+    """The contract: the stored Job (now with a uid) is, for the watcher, the containers' run."""
+    _, stored = admit(server, tls[0], job())
+    stored["metadata"]["uid"] = "6c1f0e0a-7e8b-4f57-9a0e-2d3c4b5a6978"  # given when stored
+    annotated = stored["metadata"]["annotations"][patch.RUN_ID_ANNOTATION]
+    env = env_of(stored["spec"]["template"]["spec"]["containers"][0])
+    assert identity.job_run_id(stored["metadata"]["uid"], annotated) == env["FLOWTRACK_RUN_ID"]
+    # A Job the webhook never saw is the run of its uid, the same on every computation.
+    uid = stored["metadata"]["uid"]
+    assert identity.job_run_id(uid) == identity.job_run_id(uid) != annotated
+    assert patch.is_run_id(identity.job_run_id(uid))
 
 
 def test_a_job_of_a_cronjob_gets_its_own_run_not_the_templates(server, tls) -> None:
     inherited = "c" * 32
-    obj = job(annotations={identity.RUN_ID_ANNOTATION: inherited})
+    obj = job(annotations={patch.RUN_ID_ANNOTATION: inherited})
     obj["metadata"]["ownerReferences"] = [
         {
             "apiVersion": "batch/v1",
@@ -146,16 +159,16 @@ def test_a_job_of_a_cronjob_gets_its_own_run_not_the_templates(server, tls) -> N
             "controller": True,
         }
     ]
+    parent = identity.cronjob_run_id("u-1")  # the run the watcher groups its Jobs under
     _, first = admit(server, tls[0], obj)
     _, second = admit(server, tls[0], obj)
-    ids = {d["metadata"]["annotations"][identity.RUN_ID_ANNOTATION] for d in (first, second)}
+    ids = {d["metadata"]["annotations"][patch.RUN_ID_ANNOTATION] for d in (first, second)}
     assert inherited not in ids and len(ids) == 2
     for stored in (first, second):
-        annotated = stored["metadata"]["annotations"][identity.RUN_ID_ANNOTATION]
-        assert (
-            env_of(stored["spec"]["template"]["spec"]["containers"][0])["FLOWTRACK_RUN_ID"]
-            == annotated
-        )
+        annotated = stored["metadata"]["annotations"][patch.RUN_ID_ANNOTATION]
+        env = env_of(stored["spec"]["template"]["spec"]["containers"][0])
+        assert env["FLOWTRACK_RUN_ID"] == annotated
+        assert env["FLOWTRACK_PARENT_RUN_ID"] == parent
         # Once injected, admitting it again keeps its id.
         response, _ = admit(server, tls[0], stored)
         assert "patch" not in response
@@ -163,10 +176,10 @@ def test_a_job_of_a_cronjob_gets_its_own_run_not_the_templates(server, tls) -> N
 
 def test_bad_annotations_are_warned_about_and_left_out(server, tls, caplog) -> None:
     caplog.set_level(logging.WARNING, "flowtrack.k8s")
-    obj = job(annotations={identity.RUN_ID_ANNOTATION: "nope", identity.PARENT_ANNOTATION: "zz"})
+    obj = job(annotations={patch.RUN_ID_ANNOTATION: "nope", patch.PARENT_ANNOTATION: "zz"})
     response, stored = admit(server, tls[0], obj)
-    run_id = stored["metadata"]["annotations"][identity.RUN_ID_ANNOTATION]
-    assert identity.is_run_id(run_id)
+    run_id = stored["metadata"]["annotations"][patch.RUN_ID_ANNOTATION]
+    assert patch.is_run_id(run_id)
     env = env_of(stored["spec"]["template"]["spec"]["containers"][0])
     assert env["FLOWTRACK_RUN_ID"] == run_id and "FLOWTRACK_PARENT_RUN_ID" not in env
     assert any("flowtrack.dev/parent-run-id='zz'" in w for w in response["warnings"])
@@ -190,7 +203,7 @@ def test_job_without_annotations_or_env_gets_whole_lists(server, tls) -> None:
     _, stored = admit(server, tls[0], obj)
     env = env_of(stored["spec"]["template"]["spec"]["containers"][0])
     assert set(env) == {"FLOWTRACK_TRACKING_URI", "FLOWTRACK_RUN_ID"}  # no experiment given
-    assert env["FLOWTRACK_RUN_ID"] == stored["metadata"]["annotations"][identity.RUN_ID_ANNOTATION]
+    assert env["FLOWTRACK_RUN_ID"] == stored["metadata"]["annotations"][patch.RUN_ID_ANNOTATION]
 
 
 @pytest.mark.parametrize(

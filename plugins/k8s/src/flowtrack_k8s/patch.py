@@ -1,5 +1,11 @@
 """The run context a tracked Job's containers get, as a JSONPatch (RFC 6902).
 
+The run id: a Job annotated ``flowtrack.dev/run-id`` (32 lowercase hex characters) is that
+run, else the watcher derives it from the Job's uid (`flowtrack_k8s.identity`). A Job being
+admitted, or a manifest, has no uid yet, so the injectors write the annotation with a fresh
+id (keeping a valid one already there) and give the containers the same id; see
+docs/k8s-webhook.md.
+
 One computation serves both injectors: the webhook sends the operations to the API server,
 ``flowtrack k8s inject`` applies them to the YAML it read (`apply`). Only ``add`` operations
 are made, and only for what is missing: an env entry a container already has is the user's
@@ -10,9 +16,10 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from flowtrack import config
 
@@ -26,6 +33,14 @@ Op = dict[str, Any]
 JOB_POD_SPEC = ("spec", "template", "spec")
 CRONJOB_POD_SPEC = ("spec", "jobTemplate", "spec", "template", "spec")
 _CONTAINER_LISTS = ("initContainers", "containers")
+
+# The label and annotations read and written here: the names `flowtrack_k8s.annotations`
+# (the watcher's parser) reads.
+TRACK_LABEL = "flowtrack.dev/track"
+RUN_ID_ANNOTATION = "flowtrack.dev/run-id"
+EXPERIMENT_ANNOTATION = "flowtrack.dev/experiment"
+PARENT_ANNOTATION = "flowtrack.dev/parent-run-id"
+_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 _SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
 TOKEN_ENV = "FLOWTRACK_TRACKING_TOKEN"  # noqa: S105 - the variable's name, not a secret
@@ -68,14 +83,34 @@ class Injection:
     notes: list[str] = field(default_factory=list)
 
 
+def is_run_id(value: object) -> TypeGuard[str]:
+    """True when ``value`` is a flowtrack run id (32 lowercase hex characters)."""
+    return isinstance(value, str) and bool(_RUN_ID.match(value))
+
+
+def is_tracked(metadata: Mapping[str, Any] | None) -> bool:
+    """True when an object's metadata carries the label ``flowtrack.dev/track: "true"``."""
+    labels = (metadata or {}).get("labels") or {}
+    return isinstance(labels, Mapping) and str(labels.get(TRACK_LABEL, "")).lower() == "true"
+
+
+def annotated_run_id(metadata: Mapping[str, Any]) -> str | None:
+    """The valid run id in ``flowtrack.dev/run-id``, or None (absent or not a run id)."""
+    annotations = metadata.get("annotations") or {}
+    value = annotations.get(RUN_ID_ANNOTATION) if isinstance(annotations, Mapping) else None
+    return value if is_run_id(value) else None
+
+
 def pointer(*parts: str | int) -> str:
     """A JSON Pointer (RFC 6901): '~' and '/' inside a part are escaped."""
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-def _owned_by_cronjob(metadata: Mapping[str, Any]) -> bool:
-    owners = metadata.get("ownerReferences") or []
-    return any(isinstance(o, Mapping) and o.get("kind") == "CronJob" for o in owners)
+def _cronjob_owner(metadata: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    for owner in metadata.get("ownerReferences") or []:
+        if isinstance(owner, Mapping) and owner.get("kind") == "CronJob":
+            return owner
+    return None
 
 
 def _containers(pod_spec: Mapping[str, Any]) -> list[tuple[str, int, Mapping[str, Any]]]:
@@ -139,17 +174,21 @@ def _annotation_op(metadata: Mapping[str, Any], base: tuple[str, ...], key: str,
 def _experiment_and_parent(metadata: Mapping[str, Any], notes: list[str]) -> dict[str, str]:
     annotations = metadata.get("annotations") or {}
     env: dict[str, str] = {}
-    experiment = annotations.get(identity.EXPERIMENT_ANNOTATION)
+    experiment = annotations.get(EXPERIMENT_ANNOTATION)
     if isinstance(experiment, str) and experiment.strip():
         env[config.ENV_EXPERIMENT] = experiment.strip()
-    parent = annotations.get(identity.PARENT_ANNOTATION)
-    if identity.is_run_id(parent):
+    parent = annotations.get(PARENT_ANNOTATION)
+    if is_run_id(parent):
         env[config.ENV_PARENT_RUN_ID] = parent
     elif parent is not None:
         notes.append(
-            f"annotation {identity.PARENT_ANNOTATION}={parent!r} is not a run id "
+            f"annotation {PARENT_ANNOTATION}={parent!r} is not a run id "
             "(32 lowercase hex characters); FLOWTRACK_PARENT_RUN_ID not set"
         )
+    owner = _cronjob_owner(metadata)
+    if config.ENV_PARENT_RUN_ID not in env and owner is not None and owner.get("uid"):
+        # The watcher groups a CronJob's Jobs under one run: the containers' parent too.
+        env[config.ENV_PARENT_RUN_ID] = identity.cronjob_run_id(str(owner["uid"]))
     return env
 
 
@@ -169,30 +208,29 @@ def job_injection(job: Mapping[str, Any], target: Target) -> Injection:
     no operations."""
     result = Injection()
     metadata = job.get("metadata") or {}
-    if not identity.is_tracked(metadata):
+    if not is_tracked(metadata):
         return result
     pod_spec = _dig(job, JOB_POD_SPEC)
     if pod_spec is None:
         result.notes.append("the Job has no spec.template.spec; nothing injected")
         return result
-    run_id = identity.annotated_run_id(metadata)
-    if run_id and _owned_by_cronjob(metadata):
+    run_id = annotated_run_id(metadata)
+    cronjob = _cronjob_owner(metadata) is not None
+    if run_id and cronjob:
         # Inherited from the CronJob's template (shared by every Job it makes) unless a
         # container already carries it: then this Job was injected before.
         first = _containers(pod_spec)[:1]
         if not first or _env_value(first[0][2], config.ENV_RUN_ID) != run_id:
             run_id = None
     if run_id is None:
-        raw = (metadata.get("annotations") or {}).get(identity.RUN_ID_ANNOTATION)
-        if raw is not None and not _owned_by_cronjob(metadata):
+        raw = (metadata.get("annotations") or {}).get(RUN_ID_ANNOTATION)
+        if raw is not None and not cronjob:
             result.notes.append(
-                f"annotation {identity.RUN_ID_ANNOTATION}={raw!r} is not a run id "
+                f"annotation {RUN_ID_ANNOTATION}={raw!r} is not a run id "
                 "(32 lowercase hex characters); replaced by a new one"
             )
-        run_id = identity.new_run_id()
-        result.ops.append(
-            _annotation_op(metadata, ("metadata",), identity.RUN_ID_ANNOTATION, run_id)
-        )
+        run_id = uuid.uuid4().hex  # the Job has no uid yet: see flowtrack_k8s.identity
+        result.ops.append(_annotation_op(metadata, ("metadata",), RUN_ID_ANNOTATION, run_id))
     result.run_id = run_id
     env = _base_env(target)
     env[config.ENV_RUN_ID] = run_id
@@ -210,7 +248,7 @@ def cronjob_injection(cronjob: Mapping[str, Any], target: Target) -> Injection:
     result = Injection()
     template = _dig(cronjob, ("spec", "jobTemplate"))
     metadata = (template or {}).get("metadata") or {}
-    if template is None or not identity.is_tracked(metadata):
+    if template is None or not is_tracked(metadata):
         return result
     pod_spec = _dig(cronjob, CRONJOB_POD_SPEC)
     if pod_spec is None:
