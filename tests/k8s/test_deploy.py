@@ -179,6 +179,25 @@ def _pairs(value: Any) -> list[tuple[str, Any]]:
     return []
 
 
+def test_the_watcher_deployment_uses_options_the_watch_command_has() -> None:
+    from flowtrack_k8s.cli import k8s
+
+    watch = k8s.commands.get("watch")
+    if watch is None:
+        pytest.skip("flowtrack k8s watch is not on this branch (it comes with the watcher)")
+    (container,) = named("Deployment", "flowtrack-watcher")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    args = container["args"]
+    declared = {o for p in watch.params for o in p.opts}
+    assert {a for a in args if a.startswith("-")} <= declared
+    # The Lease lives where the Role lets the watcher write Leases.
+    assert (
+        args[args.index("--lease-namespace") + 1]
+        == named("Role", "flowtrack-watcher-lease")["metadata"]["namespace"]
+    )
+
+
 def test_no_secret_is_written_into_a_manifest() -> None:
     assert not by_kind("Secret")
     for obj in OBJECTS:
