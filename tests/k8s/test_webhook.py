@@ -361,26 +361,17 @@ def test_a_token_secret_becomes_an_optional_secret_reference(tls) -> None:
     }
 
 
+def webhook_args(tls: tuple[Path, Path, Path], *more: str) -> list[str]:
+    return ["k8s", "webhook", "--cert", str(tls[1]), "--key", str(tls[2]), *more]
+
+
 def test_the_cli_serves_the_webhook(tls, tmp_path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     flowtrack_cli = Path(sys.executable).parent / "flowtrack"
-    args = [
-        str(flowtrack_cli),
-        "k8s",
-        "webhook",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--cert",
-        str(tls[1]),
-        "--key",
-        str(tls[2]),
-        "--tracking-uri",
-        URI,
-    ]
+    args = [str(flowtrack_cli), *webhook_args(tls, "--tracking-uri", URI)]
+    args += ["--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
     try:
         url = f"https://127.0.0.1:{port}"
@@ -407,7 +398,7 @@ def test_the_cli_needs_a_tracking_uri_and_a_usable_certificate(tls, tmp_path, mo
     from flowtrack_k8s.cli import k8s
 
     monkeypatch.delenv("FLOWTRACK_TRACKING_URI", raising=False)
-    result = CliRunner().invoke(k8s, ["webhook", "--cert", str(tls[1]), "--key", str(tls[2])])
+    result = CliRunner().invoke(k8s, webhook_args(tls)[1:])
     assert result.exit_code == 2 and "--tracking-uri is required" in result.output
     bad = tmp_path / "bad.pem"
     bad.write_text("not a certificate")
@@ -416,18 +407,6 @@ def test_the_cli_needs_a_tracking_uri_and_a_usable_certificate(tls, tmp_path, mo
         ["webhook", "--cert", str(bad), "--key", str(tls[2]), "--tracking-uri", URI, "--port", "1"],
     )
     assert result.exit_code == 1 and "cannot serve" in result.output and str(bad) in result.output
-    result = CliRunner().invoke(
-        k8s,
-        [
-            "webhook",
-            "--cert",
-            str(tls[1]),
-            "--key",
-            str(tls[2]),
-            "--tracking-uri",
-            URI,
-            "--token-secret",
-            "Bad_Name",
-        ],
-    )
+    args = webhook_args(tls, "--tracking-uri", URI, "--token-secret", "Bad_Name")
+    result = CliRunner().invoke(k8s, args[1:])
     assert result.exit_code == 2 and "'Bad_Name'" in result.output

@@ -200,6 +200,18 @@ def _base_env(target: Target) -> dict[str, str | dict[str, Any]]:
     return env
 
 
+def _tracked_pod_spec(
+    obj: Mapping[str, Any], metadata: Mapping[str, Any], path: tuple[str, ...], result: Injection
+) -> Mapping[str, Any] | None:
+    """The pod spec to inject into, or None: not tracked, or (noted) no pod spec there."""
+    if not is_tracked(metadata):
+        return None
+    pod_spec = _dig(obj, path)
+    if pod_spec is None:
+        result.notes.append(f"no {'.'.join(path)} in the {obj.get('kind')}; nothing injected")
+    return pod_spec
+
+
 def job_injection(job: Mapping[str, Any], target: Target) -> Injection:
     """The operations that give a tracked Job's containers its run context.
 
@@ -208,11 +220,8 @@ def job_injection(job: Mapping[str, Any], target: Target) -> Injection:
     no operations."""
     result = Injection()
     metadata = job.get("metadata") or {}
-    if not is_tracked(metadata):
-        return result
-    pod_spec = _dig(job, JOB_POD_SPEC)
+    pod_spec = _tracked_pod_spec(job, metadata, JOB_POD_SPEC, result)
     if pod_spec is None:
-        result.notes.append("the Job has no spec.template.spec; nothing injected")
         return result
     run_id = annotated_run_id(metadata)
     cronjob = _cronjob_owner(metadata) is not None
@@ -246,13 +255,9 @@ def cronjob_injection(cronjob: Mapping[str, Any], target: Target) -> Injection:
     webhook gives each Job one when it is created (without the webhook, code in those
     containers makes runs of its own in the experiment)."""
     result = Injection()
-    template = _dig(cronjob, ("spec", "jobTemplate"))
-    metadata = (template or {}).get("metadata") or {}
-    if template is None or not is_tracked(metadata):
-        return result
-    pod_spec = _dig(cronjob, CRONJOB_POD_SPEC)
+    metadata = (_dig(cronjob, ("spec", "jobTemplate")) or {}).get("metadata") or {}
+    pod_spec = _tracked_pod_spec(cronjob, metadata, CRONJOB_POD_SPEC, result)
     if pod_spec is None:
-        result.notes.append("the CronJob has no spec.jobTemplate.spec.template.spec")
         return result
     env = _base_env(target)
     env.update(_experiment_and_parent(metadata, result.notes))
