@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -206,3 +207,42 @@ def test_through_the_flowtrack_command_and_into_a_container(tmp_path: Path) -> N
 
     run = flowtrack.Client(uri).get_run(job["metadata"]["annotations"][patch.RUN_ID_ANNOTATION])
     assert run.data.metrics["loss"] == 0.25
+
+
+KUBECONFIG = Path(os.environ.get("KUBECONFIG", str(Path.home() / ".kube" / "config")))
+_E2E = os.environ.get("FLOWTRACK_K8S_E2E") == "1" and KUBECONFIG.is_file()
+
+
+@pytest.mark.skipif(
+    not _E2E,
+    reason="needs a real cluster: FLOWTRACK_K8S_E2E=1 "
+    f"(is {os.environ.get('FLOWTRACK_K8S_E2E')!r}) and a kubeconfig at {KUBECONFIG} "
+    f"(exists: {KUBECONFIG.is_file()})",
+)
+def test_a_real_api_server_accepts_the_injected_job_and_runs_the_webhook() -> None:
+    """Opt-in. Server-side dry runs (nothing is stored) in FLOWTRACK_K8S_E2E_NAMESPACE
+    ("default"): the API server validates the injected Job as it would store it; with
+    FLOWTRACK_K8S_E2E_WEBHOOK=1 (the webhook of plugins/k8s/deploy is installed), a labelled
+    Job comes back from admission with the run context (dry runs call mutating webhooks
+    whose sideEffects are None)."""
+    from kubernetes import client, config
+
+    config.load_kube_config(config_file=str(KUBECONFIG))
+    namespace = os.environ.get("FLOWTRACK_K8S_E2E_NAMESPACE", "default")
+    batch = client.BatchV1Api()
+    out, _ = invoke("-", "--tracking-uri", URI, input=MANIFEST)
+    injected = docs(out)[0]
+    injected["metadata"]["namespace"] = namespace
+    stored = batch.create_namespaced_job(namespace, injected, dry_run="All")
+    run_id = stored.metadata.annotations[patch.RUN_ID_ANNOTATION]
+    assert run_id == injected["metadata"]["annotations"][patch.RUN_ID_ANNOTATION]
+    env = {e.name: e.value for e in stored.spec.template.spec.containers[0].env}
+    assert env["FLOWTRACK_RUN_ID"] == run_id and env["FLOWTRACK_TRACKING_URI"] == URI
+    if os.environ.get("FLOWTRACK_K8S_E2E_WEBHOOK") != "1":
+        return
+    plain = docs(MANIFEST)[0]
+    plain["metadata"]["namespace"] = namespace
+    admitted = batch.create_namespaced_job(namespace, plain, dry_run="All")
+    run_id = admitted.metadata.annotations[patch.RUN_ID_ANNOTATION]
+    env = {e.name: e.value for e in admitted.spec.template.spec.containers[0].env}
+    assert patch.is_run_id(run_id) and env["FLOWTRACK_RUN_ID"] == run_id

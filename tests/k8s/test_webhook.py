@@ -12,6 +12,7 @@ import http.client
 import json
 import logging
 import os
+import shutil
 import socket
 import ssl
 import subprocess
@@ -302,6 +303,34 @@ def test_a_silent_client_does_not_hold_up_others(server, tls) -> None:
         # Not a timing assertion on the work: served while the silent one was still open
         # (the server's timeout for it is 2 s; the handshake does not run in the accept loop).
         assert time.monotonic() - started < 2
+
+
+def test_a_renewed_certificate_is_served_without_a_restart(tmp_path, caplog) -> None:
+    caplog.set_level(logging.WARNING, "flowtrack.k8s")
+    for folder in ("a", "b", "live"):
+        (tmp_path / folder).mkdir()
+    first, second = make_tls(tmp_path / "a"), make_tls(tmp_path / "b")
+    live = tmp_path / "live"
+    cert, key = live / "tls.crt", live / "tls.key"
+    shutil.copy(first[1], cert)
+    shutil.copy(first[2], key)
+    srv = WebhookServer(("127.0.0.1", 0), str(cert), str(key), Target(URI), reload_s=0)
+    srv.start()
+    try:
+        assert post(srv.url, json.dumps(review(job())).encode(), first[0])[0] == 200
+        cert.write_text("half written")  # a renewal caught midway: the old pair stays
+        assert post(srv.url, json.dumps(review(job())).encode(), first[0])[0] == 200
+        assert "keeping the current certificate" in caplog.text
+        shutil.copy(second[2], key)
+        shutil.copy(second[1], cert)
+        assert post(srv.url, json.dumps(review(job())).encode(), second[0])[0] == 200
+        with pytest.raises(urllib.error.URLError) as err:
+            post(srv.url, json.dumps(review(job())).encode(), first[0])
+        assert isinstance(err.value.reason, ssl.SSLCertVerificationError)
+        assert "reloaded" in caplog.text
+    finally:
+        srv.shutdown()
+        srv.server_close()
 
 
 def test_plain_http_is_not_served(server) -> None:

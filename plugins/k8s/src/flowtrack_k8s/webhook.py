@@ -7,8 +7,9 @@ objectSelector); the answer admits the Job with a JSONPatch from `flowtrack_k8s.
 It never stands in a Job's way: whatever goes wrong (a malformed review, an object it does not
 understand, a bug) is logged and answered ``allowed: true`` without a patch, and the manifest
 says ``failurePolicy: Ignore`` for the cases it cannot answer at all (down, too slow, a body
-over the size limit). Only the standard library serves it: TLS from ``ssl``, one thread per
-connection, each with a socket timeout so a stalled client holds only its own thread.
+over the size limit). Only the standard library serves it: TLS from ``ssl`` (the certificate
+is reloaded when its files change), one thread per connection, each with a socket timeout so
+a stalled client holds only its own thread.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import socket
 import ssl
 import threading
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -31,6 +34,8 @@ log = logging.getLogger("flowtrack.k8s.webhook")
 # fields; anything much larger is not a review.
 DEFAULT_MAX_BODY = 3 * 1024 * 1024
 DEFAULT_TIMEOUT_S = 10.0
+# How often the certificate files are checked for a renewal (cert-manager, a rotated Secret).
+DEFAULT_RELOAD_S = 30.0
 # kubectl shows admission warnings; the API server truncates long ones.
 _MAX_WARNING = 120
 
@@ -155,19 +160,50 @@ class WebhookServer(ThreadingHTTPServer):
         target: Target,
         max_body: int = DEFAULT_MAX_BODY,
         timeout_s: float = DEFAULT_TIMEOUT_S,
+        reload_s: float = DEFAULT_RELOAD_S,
     ) -> None:
         self.target = target
         self.max_body = max_body
         self.timeout_s = timeout_s
-        self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.tls.minimum_version = ssl.TLSVersion.TLSv1_2
-        self.tls.load_cert_chain(cert, key)
+        self.cert_files = (cert, key)
+        self.reload_s = reload_s
+        self._stamp = self._files_stamp()
+        self.tls = self._context()
+        self._checked = time.monotonic()
         super().__init__(address, _Handler)
+
+    def _files_stamp(self) -> tuple[int, ...]:
+        # stat follows the symlinks a Secret volume swaps on update.
+        return tuple(os.stat(p).st_mtime_ns for p in self.cert_files)
+
+    def _context(self) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(*self.cert_files)
+        return context
+
+    def _current_tls(self) -> ssl.SSLContext:
+        """The TLS context, reloaded when the certificate files changed (checked every
+        ``reload_s``); a pair that does not load (half written, mismatched) keeps the old one
+        until a later check loads it. Only the accept loop calls this: no lock."""
+        now = time.monotonic()
+        if now - self._checked >= self.reload_s:
+            self._checked = now
+            try:
+                stamp = self._files_stamp()
+                if stamp != self._stamp:
+                    self.tls = self._context()
+                    self._stamp = stamp
+                    log.warning("flowtrack webhook: certificate %s reloaded", self.cert_files[0])
+            except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+                log.error("flowtrack webhook: keeping the current certificate: %s", exc)
+        return self.tls
 
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, addr = super().get_request()
         # No handshake in the accept loop: a client that never speaks must not stall others.
-        return self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
+        tls = self._current_tls()
+        return tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Failed handshakes, timeouts, resets: one line, not a traceback on stderr.
