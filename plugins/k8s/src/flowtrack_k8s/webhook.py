@@ -20,6 +20,7 @@ import logging
 import os
 import socket
 import ssl
+import sys
 import threading
 import time
 from http import HTTPStatus
@@ -207,7 +208,8 @@ class WebhookServer(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Failed handshakes, timeouts, resets: one line, not a traceback on stderr.
-        log.warning("flowtrack webhook: connection from %s failed", client_address, exc_info=True)
+        exc = sys.exc_info()[1]
+        log.warning("flowtrack webhook: connection from %s failed: %r", client_address, exc)
 
     @property
     def url(self) -> str:
