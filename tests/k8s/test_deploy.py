@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import socket
+import ssl
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -70,24 +74,26 @@ def test_every_object_has_the_kinds_it_needs() -> None:
 
 def test_webhook_configuration_never_blocks_and_selects_by_the_label() -> None:
     (config,) = by_kind("MutatingWebhookConfiguration")
-    (hook,) = config["webhooks"]
-    assert hook["failurePolicy"] == "Ignore"
-    assert hook["sideEffects"] == "None"
-    assert hook["admissionReviewVersions"] == ["v1"]
-    assert 1 <= hook["timeoutSeconds"] <= 10
-    assert hook["reinvocationPolicy"] == "Never"  # a second pass would see its own patch
-    assert hook["objectSelector"] == {"matchLabels": {patch.TRACK_LABEL: "true"}}
-    (rule,) = hook["rules"]
-    assert rule["operations"] == ["CREATE"] and rule["resources"] == ["jobs"]
-    assert rule["apiGroups"] == ["batch"] and rule["apiVersions"] == ["v1"]
-    service = hook["clientConfig"]["service"]
-    assert hook["clientConfig"]["service"]["path"] == "/mutate"
-    svc = named("Service", service["name"])
-    assert svc["metadata"]["namespace"] == service["namespace"]
-    (port,) = svc["spec"]["ports"]
-    assert port["port"] == service["port"]
-    excluded = hook["namespaceSelector"]["matchExpressions"][0]["values"]
-    assert "kube-system" in excluded and service["namespace"] in excluded
+    resources = []
+    for hook in config["webhooks"]:
+        assert hook["failurePolicy"] == "Ignore"
+        assert hook["sideEffects"] == "None"
+        assert hook["admissionReviewVersions"] == ["v1"]
+        assert 1 <= hook["timeoutSeconds"] <= 10
+        assert hook["reinvocationPolicy"] == "Never"  # a second pass would see its own patch
+        assert hook["objectSelector"] == {"matchLabels": {patch.TRACK_LABEL: "true"}}
+        (rule,) = hook["rules"]
+        assert rule["operations"] == ["CREATE"] and rule["apiVersions"] == ["v1"]
+        resources.append((rule["apiGroups"], rule["resources"]))
+        service = hook["clientConfig"]["service"]
+        assert service["path"] == "/mutate"
+        svc = named("Service", service["name"])
+        assert svc["metadata"]["namespace"] == service["namespace"]
+        (port,) = svc["spec"]["ports"]
+        assert port["port"] == service["port"]
+        excluded = hook["namespaceSelector"]["matchExpressions"][0]["values"]
+        assert "kube-system" in excluded and service["namespace"] in excluded
+    assert resources == [(["batch"], ["jobs"]), ([""], ["pods"])]
 
 
 def _strings(value: Any) -> list[str]:
@@ -227,5 +233,44 @@ def test_the_kubernetes_client_accepts_every_manifest() -> None:
     for obj in OBJECTS:
         model = as_model(kubernetes, obj)
         assert model.metadata.name == obj["metadata"]["name"], obj["kind"]
-    hook = as_model(kubernetes, by_kind("MutatingWebhookConfiguration")[0]).webhooks[0]
-    assert hook.failure_policy == "Ignore" and hook.side_effects == "None"
+    hooks = as_model(kubernetes, by_kind("MutatingWebhookConfiguration")[0]).webhooks
+    assert [(h.failure_policy, h.side_effects) for h in hooks] == [("Ignore", "None")] * 2
+
+
+def test_the_docs_openssl_recipe_makes_a_certificate_the_api_server_would_accept(
+    tmp_path: Path,
+) -> None:
+    """The commands of docs/k8s-webhook.md (less kubectl), run as written; the webhook serves
+    the result, and a client verifying against ca.crt for the Service's name (as the API
+    server does with caBundle) gets its answer."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    from flowtrack_k8s.patch import Target
+    from flowtrack_k8s.webhook import WebhookServer
+
+    doc = (DEPLOY.parents[2] / "docs" / "k8s-webhook.md").read_text()
+    section = doc.split("### The webhook's certificate", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    script = "\n".join(
+        line for line in block.replace("\\\n", "").splitlines() if "kubectl" not in line
+    )
+    assert script.count("openssl") == 3
+    done = subprocess.run(  # noqa: PLW1510 - the return code is asserted
+        ["bash", "-euc", script], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    srv = WebhookServer(
+        ("127.0.0.1", 0), str(tmp_path / "tls.crt"), str(tmp_path / "tls.key"), Target("x")
+    )
+    srv.start()
+    try:
+        context = ssl.create_default_context(cafile=str(tmp_path / "ca.crt"))
+        host, port = srv.server_address[:2]
+        with socket.create_connection((str(host), port), timeout=10) as raw:
+            name = "flowtrack-webhook.flowtrack.svc"  # what clientConfig.service resolves to
+            with context.wrap_socket(raw, server_hostname=name) as tls:
+                tls.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                assert tls.recv(100).startswith(b"HTTP/1.1 200")
+    finally:
+        srv.shutdown()
+        srv.server_close()

@@ -36,6 +36,7 @@ from tests.k8s.webhook_helpers import (
     env_of,
     job,
     make_tls,
+    pod_of,
     post,
     review,
 )
@@ -175,6 +176,72 @@ def test_a_job_of_a_cronjob_gets_its_own_run_not_the_templates(server, tls) -> N
         assert "patch" not in response
 
 
+def indexed_job(**kwargs: Any) -> dict[str, Any]:
+    obj = job(**kwargs)
+    obj["spec"] |= {"completionMode": "Indexed", "completions": 3, "parallelism": 3}
+    return obj
+
+
+def test_pods_of_an_indexed_job_log_into_their_index_run(server, tls, tmp_path) -> None:
+    mine = {"name": "mine", "image": "i", "env": [{"name": "FLOWTRACK_RUN_ID", "value": "d" * 32}]}
+    obj = indexed_job(
+        annotations={"flowtrack.dev/experiment": "churn", patch.PARENT_ANNOTATION: "a" * 32},
+        containers=[{"name": "main", "image": "python:3.11"}, mine],
+    )
+    _, stored = admit(server, tls[0], obj)
+    job_run = stored["metadata"]["annotations"][patch.RUN_ID_ANNOTATION]
+    template = stored["spec"]["template"]
+    assert template["metadata"] == {
+        "labels": {patch.TRACK_LABEL: "true"},
+        "annotations": {patch.RUN_ID_ANNOTATION: job_run},
+    }
+    assert env_of(template["spec"]["containers"][0])["FLOWTRACK_RUN_ID"] == job_run
+    stored["metadata"]["uid"] = "0f7c7d1e-2f0a-4b8e-9c3d-5e6f7a8b9c0d"
+    pod = pod_of(stored, 2)
+    _, admitted = admit(server, tls[0], pod)
+    child = identity.index_run_id(job_run, 2)
+    main, own = (env_of(c) for c in admitted["spec"]["containers"])
+    assert main == {
+        "FLOWTRACK_TRACKING_URI": URI,
+        "FLOWTRACK_RUN_ID": child,
+        "FLOWTRACK_EXPERIMENT": "churn",
+        "FLOWTRACK_PARENT_RUN_ID": job_run,
+    }
+    assert own["FLOWTRACK_RUN_ID"] == "d" * 32  # the user's own value stays
+    again, _ = admit(server, tls[0], admitted)
+    assert "patch" not in again
+    # A process with the pod's environment logs into the index's run (made by the watcher).
+    uri = f"sqlite:///{tmp_path / 'flowtrack.db'}"
+    create_run_as_watcher(uri, job_run, "churn")
+    create_run_as_watcher(uri, child, "churn", parent_run_id=job_run)
+    run_container(main | {"FLOWTRACK_TRACKING_URI": uri}, tmp_path)
+    import flowtrack
+
+    run = flowtrack.Client(uri).get_run(child)
+    assert run.data.metrics["loss"] == 0.25 and run.info.parent_run_id == job_run
+
+
+def test_an_indexed_job_template_with_metadata_keeps_it(server, tls) -> None:
+    obj = indexed_job()
+    obj["spec"]["template"]["metadata"] = {"labels": {"app": "train"}, "annotations": None}
+    _, stored = admit(server, tls[0], obj)
+    job_run = stored["metadata"]["annotations"][patch.RUN_ID_ANNOTATION]
+    assert stored["spec"]["template"]["metadata"] == {
+        "labels": {"app": "train", patch.TRACK_LABEL: "true"},
+        "annotations": {patch.RUN_ID_ANNOTATION: job_run},
+    }
+
+
+def test_other_labelled_pods_are_admitted_without_a_patch(server, tls) -> None:
+    stored = job()
+    stored["metadata"]["uid"] = "1a2b"
+    stored["spec"]["template"]["metadata"] = {"labels": {patch.TRACK_LABEL: "true"}}
+    pod = pod_of(stored, 0)
+    del pod["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"]
+    response, admitted = admit(server, tls[0], pod)  # no run id, no index: not ours
+    assert "patch" not in response and admitted == pod
+
+
 def test_bad_annotations_are_warned_about_and_left_out(server, tls, caplog) -> None:
     caplog.set_level(logging.WARNING, "flowtrack.k8s")
     obj = job(annotations={patch.RUN_ID_ANNOTATION: "nope", patch.PARENT_ANNOTATION: "zz"})
@@ -213,7 +280,9 @@ def test_job_without_annotations_or_env_gets_whole_lists(server, tls) -> None:
         (b"{not json", ""),
         (b'{"kind": "AdmissionReview"}', ""),
         (
-            json.dumps({"request": {"uid": "u-7", "kind": {"group": "", "kind": "Pod"}}}).encode(),
+            json.dumps(
+                {"request": {"uid": "u-7", "kind": {"group": "apps", "kind": "Deployment"}}}
+            ).encode(),
             "u-7",
         ),
         (
@@ -246,7 +315,7 @@ def test_job_without_annotations_or_env_gets_whole_lists(server, tls) -> None:
             "u-9",
         ),
     ],
-    ids=["not-json", "no-request", "pod", "object-not-dict", "spec-not-dict"],
+    ids=["not-json", "no-request", "deployment", "object-not-dict", "spec-not-dict"],
 )
 def test_malformed_request_is_admitted_and_logged(server, tls, caplog, body, uid) -> None:
     caplog.set_level(logging.WARNING, "flowtrack.k8s")

@@ -116,16 +116,22 @@ def job(
 
 
 def review(obj: dict[str, Any], operation: str = "CREATE") -> dict[str, Any]:
-    """An AdmissionReview v1 request as the API server sends it for a Job."""
+    """An AdmissionReview v1 request as the API server sends it for a Job (or a Pod)."""
+    if obj.get("kind") == "Pod":
+        gvk = {"group": "", "version": "v1", "kind": "Pod"}
+        gvr = {"group": "", "version": "v1", "resource": "pods"}
+    else:
+        gvk = {"group": "batch", "version": "v1", "kind": "Job"}
+        gvr = {"group": "batch", "version": "v1", "resource": "jobs"}
     return {
         "apiVersion": "admission.k8s.io/v1",
         "kind": "AdmissionReview",
         "request": {
             "uid": str(uuid.uuid4()),
-            "kind": {"group": "batch", "version": "v1", "kind": "Job"},
-            "resource": {"group": "batch", "version": "v1", "resource": "jobs"},
-            "requestKind": {"group": "batch", "version": "v1", "kind": "Job"},
-            "requestResource": {"group": "batch", "version": "v1", "resource": "jobs"},
+            "kind": gvk,
+            "resource": gvr,
+            "requestKind": gvk,
+            "requestResource": gvr,
             "name": obj["metadata"].get("name", ""),
             "namespace": obj["metadata"].get("namespace", "ml"),
             "operation": operation,
@@ -149,7 +155,46 @@ def env_of(container: dict[str, Any]) -> dict[str, Any]:
     return {e["name"]: e.get("value") for e in container.get("env") or []}
 
 
-def create_run_as_watcher(uri: str, run_id: str, experiment: str) -> None:
+def pod_of(job: dict[str, Any], index: int) -> dict[str, Any]:
+    """The pod the Job controller creates for one completion index of a stored Indexed Job:
+    its template, plus the controller's labels, annotation and owner reference."""
+    template = job["spec"]["template"]
+    metadata = template.get("metadata") or {}
+    uid = job["metadata"]["uid"]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "generateName": f"{job['metadata']['name']}-{index}-",
+            "namespace": job["metadata"]["namespace"],
+            "labels": {
+                **(metadata.get("labels") or {}),
+                "batch.kubernetes.io/controller-uid": uid,
+                "batch.kubernetes.io/job-name": job["metadata"]["name"],
+                "batch.kubernetes.io/job-completion-index": str(index),
+            },
+            "annotations": {
+                **(metadata.get("annotations") or {}),
+                "batch.kubernetes.io/job-completion-index": str(index),
+            },
+            "ownerReferences": [
+                {
+                    "apiVersion": "batch/v1",
+                    "kind": "Job",
+                    "name": job["metadata"]["name"],
+                    "uid": uid,
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+        },
+        "spec": json.loads(json.dumps(template["spec"])),
+    }
+
+
+def create_run_as_watcher(
+    uri: str, run_id: str, experiment: str, parent_run_id: str | None = None
+) -> None:
     """Create the Job's run with its id, as the watcher does when it sees the Job (the
     watcher is another module; this is the one store call it makes for a new Job)."""
     from flowtrack.tracking.stores import get_store
@@ -162,7 +207,7 @@ def create_run_as_watcher(uri: str, run_id: str, experiment: str) -> None:
                 "experiment_id": None,
                 "experiment_name": experiment,
                 "run_name": "train-churn",
-                "parent_run_id": None,
+                "parent_run_id": parent_run_id,
                 "start_time": 1,
                 "user_id": "k8s",
                 "source_type": "k8s",

@@ -163,12 +163,15 @@ def env_ops(
     return ops
 
 
-def _annotation_op(metadata: Mapping[str, Any], base: tuple[str, ...], key: str, value: str) -> Op:
-    annotations = metadata.get("annotations")
-    if isinstance(annotations, Mapping):
-        op = "replace" if key in annotations else "add"
-        return {"op": op, "path": pointer(*base, "annotations", key), "value": value}
-    return {"op": "add", "path": pointer(*base, "annotations"), "value": {key: value}}
+def entry_op(
+    metadata: Mapping[str, Any] | None, base: tuple[str, ...], field: str, key: str, value: str
+) -> Op:
+    """Set ``key`` in the map ``field`` (labels, annotations) of ``metadata`` at ``base``."""
+    current = metadata.get(field) if isinstance(metadata, Mapping) else None
+    if isinstance(current, Mapping):
+        op = "replace" if key in current else "add"
+        return {"op": op, "path": pointer(*base, field, key), "value": value}
+    return {"op": "add", "path": pointer(*base, field), "value": {key: value}}
 
 
 def _experiment_and_parent(metadata: Mapping[str, Any], notes: list[str]) -> dict[str, str]:
@@ -239,11 +242,20 @@ def job_injection(job: Mapping[str, Any], target: Target) -> Injection:
                 "(32 lowercase hex characters); replaced by a new one"
             )
         run_id = uuid.uuid4().hex  # the Job has no uid yet: see flowtrack_k8s.identity
-        result.ops.append(_annotation_op(metadata, ("metadata",), RUN_ID_ANNOTATION, run_id))
+        result.ops.append(
+            entry_op(metadata, ("metadata",), "annotations", RUN_ID_ANNOTATION, run_id)
+        )
     result.run_id = run_id
     env = _base_env(target)
     env[config.ENV_RUN_ID] = run_id
     env.update(_experiment_and_parent(metadata, result.notes))
+    if (job.get("spec") or {}).get("completionMode") == "Indexed":
+        from flowtrack_k8s import indexed
+
+        # Each pod logs into its index's run, with the Job's run as parent: set when the
+        # pod is admitted (`indexed.pod_injection`); until then they hold the Job's run.
+        env.pop(config.ENV_PARENT_RUN_ID, None)
+        result.ops += indexed.template_ops(job, run_id)
     result.ops += env_ops(pod_spec, JOB_POD_SPEC, env)
     return result
 

@@ -2,7 +2,8 @@
 
 The API server POSTs an AdmissionReview (admission.k8s.io/v1) to ``/mutate`` for every Job
 created with the label ``flowtrack.dev/track: "true"`` (the MutatingWebhookConfiguration's
-objectSelector); the answer admits the Job with a JSONPatch from `flowtrack_k8s.patch`.
+objectSelector); the answer admits the Job with a JSONPatch from `flowtrack_k8s.patch`. Pods
+with the label come too: those of Indexed Jobs get their index's run (`flowtrack_k8s.indexed`).
 
 It never stands in a Job's way: whatever goes wrong (a malformed review, an object it does not
 understand, a bug) is logged and answered ``allowed: true`` without a patch, and the manifest
@@ -27,6 +28,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from flowtrack_k8s.indexed import pod_injection
 from flowtrack_k8s.patch import Target, job_injection
 
 log = logging.getLogger("flowtrack.k8s.webhook")
@@ -58,29 +60,34 @@ def _request_uid(review: Any) -> str:
 
 
 def mutate(review: Any, target: Target) -> dict[str, Any]:
-    """The AdmissionReview answering ``review``: always allowed, patched for tracked Jobs."""
+    """The AdmissionReview answering ``review``: always allowed, patched for tracked Jobs
+    (and the pods of tracked Indexed Jobs)."""
     uid = _request_uid(review)
     try:
         if not uid:
             raise ValueError("not an AdmissionReview: no request.uid")
         request = review["request"]
         kind = request.get("kind") or {}
-        if (kind.get("group"), kind.get("kind")) != ("batch", "Job"):
-            raise ValueError(f"request.kind {kind!r} is not a batch Job")
+        group_kind = (kind.get("group"), kind.get("kind"))
+        if group_kind not in (("batch", "Job"), ("", "Pod")):
+            raise ValueError(f"request.kind {kind!r} is neither a batch Job nor a Pod")
         if request.get("operation") != "CREATE":
             return review_response(uid, [], [])
-        job = request.get("object")
-        if not isinstance(job, dict):
+        obj = request.get("object")
+        if not isinstance(obj, dict):
             raise ValueError("request.object is not an object")
-        injection = job_injection(job, target)
+        pod = group_kind == ("", "Pod")
+        injection = pod_injection(obj) if pod else job_injection(obj, target)
+        metadata = obj.get("metadata") or {}
+        name = metadata.get("name") or metadata.get("generateName") or "-"
+        where = f"{group_kind[1]} {request.get('namespace') or '-'}/{name}"
     except Exception as exc:  # never block a Job: admit it unchanged and say why
         log.error("flowtrack webhook: admitting request %r unchanged: %s", uid, exc)
         return review_response(uid, [], [])
-    where = f"{request.get('namespace') or '-'}/{(job.get('metadata') or {}).get('name') or '-'}"
     for note in injection.notes:
-        log.warning("flowtrack webhook: Job %s: %s", where, note)
+        log.warning("flowtrack webhook: %s: %s", where, note)
     if injection.run_id:
-        log.info("flowtrack webhook: Job %s is run %s", where, injection.run_id)
+        log.info("flowtrack webhook: %s is run %s", where, injection.run_id)
     return review_response(uid, injection.ops, [f"flowtrack: {n}" for n in injection.notes])
 
 
