@@ -402,6 +402,35 @@ def test_a_renewed_certificate_is_served_without_a_restart(tmp_path, caplog) -> 
         srv.server_close()
 
 
+def test_connections_over_the_limit_are_closed_and_slots_come_back(tls, caplog) -> None:
+    caplog.set_level(logging.ERROR, "flowtrack.k8s")
+    srv = WebhookServer(
+        ("127.0.0.1", 0), str(tls[1]), str(tls[2]), Target(URI), timeout_s=5, max_connections=1
+    )
+    srv.start()
+    host, port = srv.server_address[:2]
+    try:
+        with socket.create_connection((str(host), port)):  # holds the only slot, silent
+            deadline = time.monotonic() + 5
+            while "connections open" not in caplog.text:
+                with pytest.raises(OSError):
+                    post(srv.url, json.dumps(review(job())).encode(), tls[0], timeout=2)
+                assert time.monotonic() < deadline
+        assert "1 connections open, closing the one from" in caplog.text
+        deadline = time.monotonic() + 10  # the slot is free once the silent one is gone
+        while True:
+            try:
+                status, answer = post(srv.url, json.dumps(review(job())).encode(), tls[0])
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert status == 200 and "patch" in answer["response"]
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
 def test_plain_http_is_not_served(server, caplog) -> None:
     caplog.set_level(logging.WARNING, "flowtrack.k8s")
     with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):

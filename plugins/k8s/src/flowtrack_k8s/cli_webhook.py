@@ -83,6 +83,13 @@ def _target(uri: str | None, token_secret: str | None) -> Target:
     show_default=True,
     help="Seconds a connection may stay silent.",
 )
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=wh.DEFAULT_MAX_CONNECTIONS,
+    show_default=True,
+    help="Connections served at once; more are closed (the API server then admits unchanged).",
+)
 def webhook(
     host: str,
     port: int,
@@ -92,6 +99,7 @@ def webhook(
     token_secret: str | None,
     max_body: int,
     timeout: float,
+    max_connections: int,
 ) -> None:
     """Serve the mutating admission webhook (HTTPS: POST /mutate, GET /healthz).
 
@@ -102,7 +110,9 @@ def webhook(
     target = _target(tracking_uri, token_secret)
     logging.getLogger("flowtrack.k8s").setLevel(logging.INFO)
     try:
-        server = wh.WebhookServer((host, port), cert, key, target, max_body, timeout)
+        server = wh.WebhookServer(
+            (host, port), cert, key, target, max_body, timeout, max_connections=max_connections
+        )
     except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
         raise click.ClickException(f"cannot serve on {host}:{port} with {cert}: {exc}") from exc
     click.echo(f"flowtrack webhook on {server.url} (POST /mutate, GET /healthz)", err=True)

@@ -37,6 +37,8 @@ log = logging.getLogger("flowtrack.k8s.webhook")
 # fields; anything much larger is not a review.
 DEFAULT_MAX_BODY = 3 * 1024 * 1024
 DEFAULT_TIMEOUT_S = 10.0
+# Connections served at once; more are closed unread (each may hold a body of max_body).
+DEFAULT_MAX_CONNECTIONS = 64
 # How often the certificate files are checked for a renewal (cert-manager, a rotated Secret).
 DEFAULT_RELOAD_S = 30.0
 # kubectl shows admission warnings; the API server truncates long ones.
@@ -169,12 +171,15 @@ class WebhookServer(ThreadingHTTPServer):
         max_body: int = DEFAULT_MAX_BODY,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         reload_s: float = DEFAULT_RELOAD_S,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         self.target = target
         self.max_body = max_body
         self.timeout_s = timeout_s
         self.cert_files = (cert, key)
         self.reload_s = reload_s
+        self.max_connections = max_connections
+        self._slots = threading.BoundedSemaphore(max_connections)
         self._stamp = self._files_stamp()
         self.tls = self._context()
         self._checked = time.monotonic()
@@ -212,6 +217,28 @@ class WebhookServer(ThreadingHTTPServer):
         # No handshake in the accept loop: a client that never speaks must not stall others.
         tls = self._current_tls()
         return tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            log.error(
+                "flowtrack webhook: %d connections open, closing the one from %s unread (the "
+                "API server admits the Job unchanged)",
+                self.max_connections,
+                client_address,
+            )
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Failed handshakes, timeouts, resets: one line, not a traceback on stderr.
