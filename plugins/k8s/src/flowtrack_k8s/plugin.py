@@ -1,7 +1,7 @@
 """flowtrack plugin of the Kubernetes adapter.
 
-It tags runs started inside a Kubernetes pod with the pod's name and namespace, and adds the
-``flowtrack k8s`` commands (`flowtrack_k8s.cli`).
+It tags runs started inside a Kubernetes pod with the pod's name and namespace, and adds
+``flowtrack k8s`` (``watch``: the Job watcher; see docs/k8s.md).
 """
 
 from __future__ import annotations
@@ -28,6 +28,6 @@ def flowtrack_run_context() -> dict[str, str]:
 
 @flowtrack.hookimpl
 def flowtrack_register_commands() -> list[CommandSpec]:
-    from flowtrack_k8s.cli import k8s
+    from flowtrack_k8s.cli import k8s  # click only: the kubernetes client loads when it runs
 
     return [CommandSpec(k8s)]
