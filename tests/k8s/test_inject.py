@@ -246,3 +246,42 @@ def test_a_real_api_server_accepts_the_injected_job_and_runs_the_webhook() -> No
     run_id = admitted.metadata.annotations[patch.RUN_ID_ANNOTATION]
     env = {e.name: e.value for e in admitted.spec.template.spec.containers[0].env}
     assert patch.is_run_id(run_id) and env["FLOWTRACK_RUN_ID"] == run_id
+
+
+def _stand_in(request: pytest.FixtureRequest) -> tuple[Any, str, Any]:
+    """The watcher branch's stand-in API server, namespace and watcher starter (fixtures of
+    tests/k8s/conftest.py), or a skip where they are not (this branch before the merge)."""
+    try:
+        import tests.k8s.apiserver  # noqa: F401
+    except ImportError:
+        pytest.skip("the stand-in API server (tests/k8s/apiserver.py) comes with the watcher")
+    names = ("cluster", "namespace", "start_watcher")
+    cluster, namespace, start_watcher = (request.getfixturevalue(n) for n in names)
+    return cluster, namespace, start_watcher
+
+
+def test_injected_job_through_the_watcher_and_a_container(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """``inject`` -> the Job created in the stand-in API server (the real kubernetes client
+    watches it, no real API server can run here) -> the watcher's run has the injected id ->
+    a process with the container's environment logs into it."""
+    from flowtrack import config
+
+    cluster, namespace, start_watcher = _stand_in(request)
+    from tests.k8s.helpers import ended_run, eventually, run_of
+
+    out, _ = invoke("-", "--tracking-uri", config.get_tracking_uri(), input=MANIFEST)
+    injected = docs(out)[0]
+    annotations = injected["metadata"]["annotations"]
+    start_watcher()
+    job = cluster.create_job("train-churn", namespace, annotations=annotations)
+    run = eventually(lambda: run_of(job, "churn"), what="the Job's run")
+    assert run.info.run_id == annotations[patch.RUN_ID_ANNOTATION]
+    pod = cluster.start_pod(job)
+    run_container(env_of(injected["spec"]["template"]["spec"]["containers"][0]), tmp_path)
+    cluster.end_pod(pod, 0)
+    cluster.finish_job(job)
+    ended = ended_run(job, "churn")
+    assert ended.info.run_id == run.info.run_id and ended.info.status == "FINISHED"
+    assert ended.data.metrics["loss"] == 0.25

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import flowtrack
 import jsonpatch
 import pytest
 from flowtrack_k8s import identity, patch
@@ -543,3 +544,47 @@ def test_the_cli_needs_a_tracking_uri_and_a_usable_certificate(tls, tmp_path, mo
     args = webhook_args(tls, "--tracking-uri", URI, "--token-secret", "Bad_Name")
     result = CliRunner().invoke(k8s, args[1:])
     assert result.exit_code == 2 and "'Bad_Name'" in result.output
+
+
+def test_indexed_job_through_the_webhook_the_watcher_and_a_pod(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """The webhook admits an Indexed Job, the stand-in API server (the watcher branch's; no
+    real one can run here) stores it, the watcher records it and its index runs, and a process
+    with the environment the webhook gives the pod of index 1 logs into that index's run."""
+    from flowtrack import config
+    from flowtrack_k8s.indexed import pod_injection
+    from flowtrack_k8s.webhook import mutate
+
+    from tests.k8s.test_inject import _stand_in
+
+    cluster, namespace, start_watcher = _stand_in(request)
+    from tests.k8s.helpers import ended_run, eventually, k8s_runs, run_of
+
+    target = Target(config.get_tracking_uri())
+    obj = indexed_job(annotations={"flowtrack.dev/experiment": "churn"})
+    answer = mutate(review(obj), target)
+    admitted = jsonpatch.apply_patch(obj, decoded_patch(answer))
+    annotations = admitted["metadata"]["annotations"]
+    start_watcher()
+    job = cluster.create_job(
+        "shards", namespace, annotations=annotations, completions=2, indexed=True
+    )
+    job_run = annotations[patch.RUN_ID_ANNOTATION]
+    assert eventually(lambda: run_of(job, "churn")).info.run_id == job_run
+    # The pod as the Job controller makes it from the admitted template, then admitted.
+    admitted["metadata"] |= {"uid": job["metadata"]["uid"], "namespace": namespace}
+    pod = pod_of(admitted, 1)
+    stored_pod = jsonpatch.apply_patch(pod, pod_injection(pod).ops)
+    started = cluster.start_pod(job, index=1)
+    child = identity.index_run_id(job_run, 1)
+    eventually(lambda: [r for r in k8s_runs("churn") if r.info.run_id == child], what="index run")
+    env = env_of(stored_pod["spec"]["containers"][0])
+    assert env["FLOWTRACK_RUN_ID"] == child and env["FLOWTRACK_PARENT_RUN_ID"] == job_run
+    run_container(env, tmp_path)
+    cluster.end_pod(started, 0)
+    cluster.end_pod(cluster.start_pod(job, index=0), 0)
+    cluster.finish_job(job)
+    assert ended_run(job, "churn").info.run_id == job_run
+    index_run = flowtrack.Client().get_run(child)
+    assert index_run.data.metrics["loss"] == 0.25 and index_run.info.parent_run_id == job_run
