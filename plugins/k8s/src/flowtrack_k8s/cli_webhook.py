@@ -142,7 +142,8 @@ def inject(
 ) -> None:
     """Add the run context to the tracked Jobs of MANIFEST ('-' for stdin), for kubectl.
 
-    flowtrack k8s inject job.yaml | kubectl apply -f -
+    \b
+        flowtrack k8s inject job.yaml | kubectl apply -f -
 
     Tracked Jobs get a flowtrack.dev/run-id annotation (kept if already there) and the
     FLOWTRACK_* variables the webhook would add; CronJobs' jobTemplates get all but the run
