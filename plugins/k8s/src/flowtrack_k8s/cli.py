@@ -8,10 +8,12 @@ from typing import Any
 
 import click
 
+from flowtrack_k8s.cli_webhook import add_webhook_commands
+
 
 @click.group()
 def k8s() -> None:
-    """Kubernetes adapter: record labelled Jobs as runs."""
+    """Kubernetes adapter: record labelled Jobs as runs, inject the run context into them."""
 
 
 @k8s.command()
@@ -107,3 +109,6 @@ def watch(
     if stopping:
         return
     watcher.run()
+
+
+add_webhook_commands(k8s)
