@@ -22,6 +22,8 @@ def test_three_task_dag_is_one_run_tree() -> None:
     assert top.info.source_ref == {"dag_id": "ft_three_tasks", "run_id": result.run_id}
     assert top.data.params == {"source": "s3://bucket/x", "nested.k": "1"}
     assert top.data.tags["airflow.state"] == "success"
+    # dag.test() fires no on_dag_run_running: the first task made the DAG run's run.
+    assert top.data.tags["airflow.created_by"] == "on_task_instance_running"
     assert top.data.tags["airflow.ui_url"].startswith(
         "http://airflow.test:8080/dags/ft_three_tasks/runs/manual__"
     )

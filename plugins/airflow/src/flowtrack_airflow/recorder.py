@@ -151,12 +151,14 @@ def _reopen(run_id: str) -> Event:
 
 
 def _dag_run_events(
-    dag_run: Any, settings: Settings, reopen: bool = False
+    dag_run: Any, settings: Settings, hook: str, reopen: bool = False
 ) -> tuple[RunState, list[Event]]:
     """The DAG run's run (created if new; RUNNING again if ``reopen``) and its conf as params.
 
     Only the scheduler's hooks reopen: a task's events may reach the store late (spooled, then
-    `flowtrack sync`), and must not turn a DAG run that ended back to RUNNING."""
+    `flowtrack sync`), and must not turn a DAG run that ended back to RUNNING. The first
+    ``hook`` to create the run is its ``airflow.created_by`` tag: under a scheduler,
+    ``on_dag_run_running``; under `dag.test()`, the first task's."""
     dag_id, run_id = str(dag_run.dag_id), str(dag_run.run_id)
     state = _state(
         identity.dag_run_key(settings.namespace, dag_id, run_id),
@@ -172,6 +174,7 @@ def _dag_run_events(
         "airflow.run_type": _text(getattr(dag_run, "run_type", None)),
         "airflow.logical_date": _text(getattr(dag_run, "logical_date", None)),
         "airflow.ui_url": identity.dag_run_url(identity.airflow_base_url(), dag_id, run_id) or "",
+        "airflow.created_by": hook,
     }
     if settings.namespace:
         tags["airflow.namespace"] = settings.namespace
@@ -184,13 +187,14 @@ def _dag_run_events(
 
 def dag_run_running(dag_run: Any, settings: Settings) -> None:
     # A cleared DAG run runs again: its run is RUNNING again too.
-    state, events = _dag_run_events(dag_run, settings, reopen=True)
+    state, events = _dag_run_events(dag_run, settings, "on_dag_run_running", reopen=True)
     _submit(state, events)
 
 
 def dag_run_ended(dag_run: Any, settings: Settings, msg: str | None, failed: bool) -> None:
     """The DAG run succeeded or failed (the hook that fired says which)."""
-    state, events = _dag_run_events(dag_run, settings, reopen=True)
+    hook = "on_dag_run_failed" if failed else "on_dag_run_success"
+    state, events = _dag_run_events(dag_run, settings, hook, reopen=True)
     status = "FAILED" if failed else "FINISHED"
     tags = {"airflow.state": "failed" if failed else "success"}
     if status == "FAILED" and msg:
@@ -272,7 +276,7 @@ def task_started(ti: Any, settings: Settings) -> None:
     events: list[Event] = []
     dag_run = template.get("dag_run")
     if dag_run is not None:
-        events += _dag_run_events(dag_run, settings)[1]
+        events += _dag_run_events(dag_run, settings, "on_task_instance_running")[1]
     state = _task_state(ti, settings)
     tags = _task_tags(ti)
     events.append(_create(state, _ref(ti), tags))
