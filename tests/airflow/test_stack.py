@@ -207,6 +207,25 @@ def test_a_task_killed_with_its_supervisor_is_failed_by_the_scheduler(
     # flowtrack's on_dag_run_running work had a (planted) bug here: the first task made the run.
     assert top.data.tags["airflow.created_by"] == "on_task_instance_running"
 
+    # Someone marks the task, then the DAG run, successful in the UI: the api-server fires
+    # on_task_instance_success and on_dag_run_success with its ORM objects; the runs follow.
+    path = f"dags/{BROKEN_DAG}/dagRuns/{triggered.run_ids[BROKEN_DAG]}"
+    triggered.stack.request("PATCH", f"{path}/taskInstances/killed", {"new_state": "success"})
+    triggered.stack.request("PATCH", path, {"state": "success"})
+    for run in (killed, top):
+        marked = _finished(triggered, run.info.run_id)
+        assert marked.data.tags["airflow.state"] == "success"
+        assert "flowtrack.error" not in marked.data.tags
+
+
+def _finished(triggered: Triggered, run_id: str) -> Run:
+    client = flowtrack.Client()
+    deadline = time.monotonic() + 60
+    while (run := client.get_run(run_id)).info.status != "FINISHED":
+        assert time.monotonic() < deadline, triggered.stack.log("api-server")[-6000:]
+        time.sleep(0.5)
+    return run
+
 
 def test_scheduler_kept_running_and_other_listeners_were_called(triggered: Triggered) -> None:
     stack = triggered.stack

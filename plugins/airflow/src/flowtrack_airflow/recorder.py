@@ -135,6 +135,10 @@ def _params(run_id: str, values: Any) -> list[Event]:
     ]
 
 
+def _untag_error(run_id: str) -> Event:
+    return {"op": "delete_tag", "run_id": run_id, "key": "flowtrack.error"}
+
+
 def _submit(state: RunState, events: list[Event]) -> None:
     from flowtrack.tracking.policy import submit
 
@@ -200,6 +204,8 @@ def dag_run_ended(dag_run: Any, settings: Settings, msg: str | None, failed: boo
     if status == "FAILED" and msg:
         tags["flowtrack.error"] = msg
     events += _tags(state.run_id, tags)
+    if status != "FAILED":  # a failed DAG run marked successful (in the UI) is no longer failed
+        events.append(_untag_error(state.run_id))
     end = getattr(dag_run, "end_date", None)
     events.append(
         {"op": "update_run", "run_id": state.run_id, "status": status, "end_time": _ms(end)}
@@ -284,7 +290,7 @@ def task_started(ti: Any, settings: Settings) -> None:
     events.append(_reopen(state.run_id))
     events += _tags(state.run_id, {**tags, "airflow.state": "running"})
     if int(ti.try_number) > 1:  # the error of the try before is not this try's
-        events.append({"op": "delete_tag", "run_id": state.run_id, "key": "flowtrack.error"})
+        events.append(_untag_error(state.run_id))
     params = template.get("params")
     if params:
         dump = getattr(params, "dump", None)
@@ -327,6 +333,8 @@ def task_ended(ti: Any, settings: Settings, error: Any = None) -> None:
     if status == "FAILED":
         tags["flowtrack.error"] = error_text(error)
     events += _tags(state.run_id, tags)
+    if status != "FAILED" and record is None:  # a failed task marked successful (in the UI)
+        events.append(_untag_error(state.run_id))
     events.append(
         {"op": "update_run", "run_id": state.run_id, "status": status, "end_time": _ms(end)}
     )
