@@ -18,6 +18,14 @@ from flowtrack_airflow import listener, settings
 def _listeners() -> list[Any]:
     try:
         enabled = settings.load().enabled
+        if enabled:
+            # flowtrack's own plugins (entry points, run-context providers) load in ~0.1-0.4 s:
+            # here, as Airflow loads its plugins, rather than in the first task's hook. Under
+            # the LocalExecutor the task processes are forked from the scheduler and inherit
+            # them; elsewhere this is the task process's start, before the task's work.
+            from flowtrack.plugins import get_plugin_manager
+
+            get_plugin_manager()
     except Exception:  # never stop Airflow from loading its plugins; the hooks check again
         enabled = True
     return [listener] if enabled else []

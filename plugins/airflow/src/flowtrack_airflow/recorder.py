@@ -284,13 +284,15 @@ def task_started(ti: Any, settings: Settings) -> None:
     if dag_run is not None:
         events += _dag_run_events(dag_run, settings, "on_task_instance_running")[1]
     state = _task_state(ti, settings)
-    tags = _task_tags(ti)
+    tags = {**_task_tags(ti), "airflow.state": "running"}
     events.append(_create(state, _ref(ti), tags))
-    # Retry or cleared task: the same run, RUNNING again, with this try's tags.
-    events.append(_reopen(state.run_id))
-    events += _tags(state.run_id, {**tags, "airflow.state": "running"})
-    if int(ti.try_number) > 1:  # the error of the try before is not this try's
-        events.append(_untag_error(state.run_id))
+    if int(ti.try_number) > 1:
+        # A retry or a cleared task (its try number goes up too): the same run, RUNNING again,
+        # with this try's tags and without the error of the try before. A first try never
+        # reopens: its start can reach the store after the scheduler failed it (a task killed
+        # before its events were delivered, its journal replayed later), and must not turn
+        # that run back to RUNNING for good.
+        events += [_reopen(state.run_id), *_tags(state.run_id, tags), _untag_error(state.run_id)]
     params = template.get("params")
     if params:
         dump = getattr(params, "dump", None)
