@@ -62,6 +62,12 @@ def airflow_db() -> Path:
     )
     if done.returncode != 0:
         pytest.fail(f"airflow db migrate failed: {done.stderr[-3000:]}")
+    # Airflow imports its plugins once per process, and flowtrack's registers its listener only
+    # if tracking is on then: import it now, with tracking on, so that a test turning tracking
+    # off through the config does not leave every later test of the session without it.
+    import flowtrack_airflow.airflow_plugin
+
+    assert flowtrack_airflow.airflow_plugin.FlowtrackAirflowPlugin.listeners
     return HOME
 
 

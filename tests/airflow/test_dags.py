@@ -22,6 +22,8 @@ def test_three_task_dag_is_one_run_tree() -> None:
     assert top.info.source_ref == {"dag_id": "ft_three_tasks", "run_id": result.run_id}
     assert top.data.params == {"source": "s3://bucket/x", "nested.k": "1"}
     assert top.data.tags["airflow.state"] == "success"
+    # dag.test() fires no on_dag_run_running: the first task made the DAG run's run.
+    assert top.data.tags["airflow.created_by"] == "on_task_instance_running"
     assert top.data.tags["airflow.ui_url"].startswith(
         "http://airflow.test:8080/dags/ft_three_tasks/runs/manual__"
     )
@@ -126,12 +128,16 @@ def test_scheduler_side_hooks_with_orm_objects_meet_the_same_runs() -> None:
     listener.on_task_instance_failed(
         previous_state=None, task_instance=orm_load, error="Executor reported it failed"
     )
+    # The first try's start, delivered late (its process was killed before its writer sent
+    # it; its journal replayed after the scheduler's report), leaves the run FAILED.
+    listener.on_task_instance_running(previous_state=None, task_instance=orm_load)
     listener.on_dag_run_failed(dag_run=result, msg="task_failure")
     after = runs_of("ft_three_tasks")
     assert len(after) == len(runs) == 4  # no new runs: the same ids
     load = tasks_of(after, top)["load"]
     assert load.info.status == "FAILED"
     assert load.data.tags["flowtrack.error"] == "Executor reported it failed"
+    assert load.data.tags["airflow.state"] == "failed"
     top_after = dag_run(after, result.run_id)
     assert top_after.info.status == "FAILED"
     assert top_after.data.tags["flowtrack.error"] == "task_failure"

@@ -18,6 +18,8 @@ from tests.core.faults import missing_pg_database
 
 pytestmark = pytest.mark.slow
 
+DAGS_TEST = ("-m", "airflow", "dags", "test", "ft_three_tasks")
+
 
 @pytest.mark.postgres
 def test_store_down_during_airflow_dags_test_then_sync() -> None:
@@ -27,19 +29,7 @@ def test_store_down_during_airflow_dags_test_then_sync() -> None:
     from flowtrack.cli.main import cli
 
     with missing_pg_database() as (uri, bring_up):
-        done = subprocess.run(
-            [sys.executable, "-m", "airflow", "dags", "test", "ft_three_tasks"],
-            env={
-                **os.environ,
-                **AIRFLOW_ENV,
-                "FLOWTRACK_TRACKING_URI": uri,
-                "FLOWTRACK_FLUSH_TIMEOUT": "1",
-            },
-            capture_output=True,
-            text=True,
-            timeout=240,
-            check=False,
-        )
+        done = _airflow(*DAGS_TEST, FLOWTRACK_TRACKING_URI=uri, FLOWTRACK_FLUSH_TIMEOUT="1")
         output = done.stdout + done.stderr
         assert done.returncode == 0, output[-4000:]
         assert "state=success" in output, output[-4000:]
@@ -120,3 +110,36 @@ def test_malformed_config_disables_tracking_with_one_clear_error(
     assert "ft_three_tasks" not in experiments
     runs = [r for e in experiments for r in client.search_runs(e).items]
     assert [(r.info.source_type, r.data.metrics) for r in runs] == [("python", {"rows": 3.0})]
+
+
+def _airflow(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        env={**os.environ, **AIRFLOW_ENV, **env},
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+
+def test_malformed_config_in_a_real_airflow_process_is_one_error_and_no_tracking() -> None:
+    """`airflow dags test` in its own process: the plugin reads the config as Airflow loads it,
+    logs the error once (not once per hook or per task), registers no listener, and the DAG
+    runs as if flowtrack were absent."""
+    done = _airflow(*DAGS_TEST, AIRFLOW__FLOWTRACK__ENABLED="maybe")
+    output = done.stdout + done.stderr
+    assert done.returncode == 0 and "state=success" in output, output[-4000:]
+    error = "invalid [flowtrack] enabled 'maybe': must be true or false"
+    assert output.count(error) == 1, output[-4000:]
+    assert "ft_three_tasks" not in [e.name for e in flowtrack.Client().search_experiments().items]
+
+
+def test_tracking_off_registers_no_listener() -> None:
+    """`enabled = false`: Airflow calls nothing of flowtrack's (no listener in the plugin)."""
+    show = (
+        "from flowtrack_airflow.airflow_plugin import FlowtrackAirflowPlugin as Plugin; "
+        "print(Plugin.listeners)"
+    )
+    done = _airflow("-c", show, AIRFLOW__FLOWTRACK__ENABLED="false")
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr

@@ -133,3 +133,38 @@ def test_migrations_match_the_schema(ft_home: Path) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     store.close()
     assert diff == []
+
+
+@pytest.mark.postgres
+def test_a_forked_child_opens_its_own_connections(pg_database: str) -> None:
+    """Airflow's LocalExecutor forks workers from the scheduler, and they fork tasks: a child
+    that used its parent's pooled PostgreSQL connection would share one session (one socket)
+    with it and corrupt both. The child gets its own; the parent's still works."""
+    import os
+
+    from flowtrack.store.sql.engine import make_engine
+    from sqlalchemy import text
+
+    engine = make_engine(pg_database)
+    backend = "SELECT pg_backend_pid()"
+    with engine.connect() as conn:
+        parent_pid = conn.execute(text(backend)).scalar_one()  # now pooled, idle
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: report its session's backend pid, and leave at once
+        code = 1
+        try:
+            with engine.connect() as conn:
+                os.write(write, str(conn.execute(text(backend)).scalar_one()).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    _, status = os.waitpid(child, 0)
+    child_pid = int(os.read(read, 64) or b"0")
+    os.close(read)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert child_pid not in (0, parent_pid)
+    with engine.connect() as conn:
+        assert conn.execute(text(backend)).scalar_one() == parent_pid
+    engine.dispose()

@@ -137,6 +137,10 @@ def _params(run_id: str, values: Any) -> list[Event]:
     ]
 
 
+def _untag_error(run_id: str) -> Event:
+    return {"op": "delete_tag", "run_id": run_id, "key": "flowtrack.error"}
+
+
 def _submit(state: RunState, events: list[Event]) -> None:
     from flowtrack.tracking.policy import submit
 
@@ -153,12 +157,14 @@ def _reopen(run_id: str) -> Event:
 
 
 def _dag_run_events(
-    dag_run: Any, settings: Settings, reopen: bool = False
+    dag_run: Any, settings: Settings, hook: str, reopen: bool = False
 ) -> tuple[RunState, list[Event]]:
     """The DAG run's run (created if new; RUNNING again if ``reopen``) and its conf as params.
 
     Only the scheduler's hooks reopen: a task's events may reach the store late (spooled, then
-    `flowtrack sync`), and must not turn a DAG run that ended back to RUNNING."""
+    `flowtrack sync`), and must not turn a DAG run that ended back to RUNNING. The first
+    ``hook`` to create the run is its ``airflow.created_by`` tag: under a scheduler,
+    ``on_dag_run_running``; under `dag.test()`, the first task's."""
     dag_id, run_id = str(dag_run.dag_id), str(dag_run.run_id)
     state = _state(
         identity.dag_run_key(settings.namespace, dag_id, run_id),
@@ -174,6 +180,7 @@ def _dag_run_events(
         "airflow.run_type": _text(getattr(dag_run, "run_type", None)),
         "airflow.logical_date": _text(getattr(dag_run, "logical_date", None)),
         "airflow.ui_url": identity.dag_run_url(identity.airflow_base_url(), dag_id, run_id) or "",
+        "airflow.created_by": hook,
     }
     if settings.namespace:
         tags["airflow.namespace"] = settings.namespace
@@ -186,18 +193,21 @@ def _dag_run_events(
 
 def dag_run_running(dag_run: Any, settings: Settings) -> None:
     # A cleared DAG run runs again: its run is RUNNING again too.
-    state, events = _dag_run_events(dag_run, settings, reopen=True)
+    state, events = _dag_run_events(dag_run, settings, "on_dag_run_running", reopen=True)
     _submit(state, events)
 
 
 def dag_run_ended(dag_run: Any, settings: Settings, msg: str | None, failed: bool) -> None:
     """The DAG run succeeded or failed (the hook that fired says which)."""
-    state, events = _dag_run_events(dag_run, settings, reopen=True)
+    hook = "on_dag_run_failed" if failed else "on_dag_run_success"
+    state, events = _dag_run_events(dag_run, settings, hook, reopen=True)
     status = "FAILED" if failed else "FINISHED"
     tags = {"airflow.state": "failed" if failed else "success"}
     if status == "FAILED" and msg:
         tags["flowtrack.error"] = msg
     events += _tags(state.run_id, tags)
+    if status != "FAILED":  # a failed DAG run marked successful (in the UI) is no longer failed
+        events.append(_untag_error(state.run_id))
     end = getattr(dag_run, "end_date", None)
     events.append(
         {"op": "update_run", "run_id": state.run_id, "status": status, "end_time": _ms(end)}
@@ -281,15 +291,17 @@ def task_started(ti: Any, settings: Settings) -> None:
     events: list[Event] = []
     dag_run = template.get("dag_run")
     if dag_run is not None:
-        events += _dag_run_events(dag_run, settings)[1]
+        events += _dag_run_events(dag_run, settings, "on_task_instance_running")[1]
     state = _task_state(ti, settings)
-    tags = _task_tags(ti)
+    tags = {**_task_tags(ti), "airflow.state": "running"}
     events.append(_create(state, _ref(ti), tags))
-    # Retry or cleared task: the same run, RUNNING again, with this try's tags.
-    events.append(_reopen(state.run_id))
-    events += _tags(state.run_id, {**tags, "airflow.state": "running"})
-    if int(ti.try_number) > 1:  # the error of the try before is not this try's
-        events.append({"op": "delete_tag", "run_id": state.run_id, "key": "flowtrack.error"})
+    if int(ti.try_number) > 1:
+        # A retry or a cleared task (its try number goes up too): the same run, RUNNING again,
+        # with this try's tags and without the error of the try before. A first try never
+        # reopens: its start can reach the store after the scheduler failed it (a task killed
+        # before its events were delivered, its journal replayed later), and must not turn
+        # that run back to RUNNING for good.
+        events += [_reopen(state.run_id), *_tags(state.run_id, tags), _untag_error(state.run_id)]
     params = template.get("params")
     if params:
         dump = getattr(params, "dump", None)
@@ -335,6 +347,8 @@ def task_ended(ti: Any, settings: Settings, error: Any = None) -> None:
     if status == "FAILED":
         tags["flowtrack.error"] = error_text(error)
     events += _tags(state.run_id, tags)
+    if status != "FAILED" and record is None:  # a failed task marked successful (in the UI)
+        events.append(_untag_error(state.run_id))
     events.append(
         {"op": "update_run", "run_id": state.run_id, "status": status, "end_time": _ms(end)}
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import weakref
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -15,14 +17,29 @@ from flowtrack.config import sqlite_path
 SQLITE_BUSY_TIMEOUT_S = 60.0
 
 
+_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
 def make_engine(uri: str) -> Engine:
     url = make_url(uri)
     if url.get_backend_name() == "sqlite":
-        return _sqlite_engine(uri)
-    if url.drivername == "postgresql" and importlib.util.find_spec("psycopg2") is None:
-        # psycopg 3 is what `flowtrack[postgres]` installs; plain postgresql:// should just work.
-        url = url.set(drivername="postgresql+psycopg")
-    return create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=8)
+        engine = _sqlite_engine(uri)
+    else:
+        if url.drivername == "postgresql" and importlib.util.find_spec("psycopg2") is None:
+            # psycopg 3 is what `flowtrack[postgres]` installs; plain postgresql:// just works.
+            url = url.set(drivername="postgresql+psycopg")
+        engine = create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=8)
+    _engines.add(engine)
+    return engine
+
+
+def _after_fork_in_child() -> None:
+    # A forked child (Airflow's LocalExecutor forks its workers from the scheduler, and they
+    # fork each task) must not use the parent's pooled connections: two processes on one
+    # socket corrupt both sessions. The child forgets them without closing them (closing
+    # would end the parent's session too) and opens its own.
+    for engine in list(_engines):
+        engine.dispose(close=False)
 
 
 def _sqlite_engine(uri: str) -> Engine:
@@ -53,3 +70,6 @@ def _sqlite_engine(uri: str) -> Engine:
             conn.exec_driver_sql("BEGIN")
 
     return engine
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
