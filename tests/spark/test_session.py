@@ -18,7 +18,12 @@ from flowtrack_spark import app_run_id, configure
 
 from tests.spark.helpers import spark_env, wait_for, write_csv
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # PySpark 4.3 warns about pandas 3 (pinned for the core) on every conversion.
+    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+]
 
 
 class App:

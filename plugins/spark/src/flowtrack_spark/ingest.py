@@ -189,5 +189,7 @@ def sync(dry_run: bool = False, folder: Path | None = None) -> list[str]:
         else:
             out.append(f"spark: {spool.name} is still running; ingested so far")
     if out and not dry_run:
-        recorder.flush()
+        # Close this process's writers: what the store took is done, and what it did not is
+        # left in a closed journal that `flowtrack sync` delivers next, like any other.
+        recorder.close()
     return out

@@ -271,3 +271,9 @@ def flush() -> None:
             "flowtrack: the tracking store did not take the Spark events in time; they stay in "
             "the journal and `flowtrack sync` delivers them"
         )
+
+
+def close() -> None:
+    from flowtrack.tracking.writer import close_all
+
+    close_all()
