@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import flowtrack
+from flowtrack import config
 import pytest
 from click.testing import CliRunner
 from flowtrack.cli.main import cli
@@ -36,6 +37,9 @@ def test_store_unreachable_during_the_job_then_sync_delivers(
     done = submit(conf, [str(job), str(csv), str(out)], env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     assert (out / "_SUCCESS").exists()
+    # The helper ingested the spool into flowtrack's journal, which waits for the store.
+    assert not list(settings.spool_dir().glob("*.jsonl"))
+    assert list(config.spool_dir().glob("*/*.journal"))
 
     admin = create_engine(PG_ADMIN_URI, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
