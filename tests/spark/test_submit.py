@@ -7,10 +7,12 @@ shares the JVM's stderr, which the test reads to its end.
 
 from __future__ import annotations
 
+import subprocess
+import zipfile
 from pathlib import Path
 
 import flowtrack
-from flowtrack_spark import settings
+from flowtrack_spark import jar, settings
 
 from tests.spark.helpers import FAILING_JOB, JOB, submit, write_csv
 
@@ -69,14 +71,60 @@ def test_csv_to_parquet_is_one_run_with_metrics_and_versions(
     assert outputs[0].digest.endswith(".dir") and outputs[0].file_count >= 2
     assert "city" in "".join(v for k, v in tags.items() if k.startswith("spark.query."))
 
-    # Same data, second application: a new run, the same input version.
-    second = submit(_conf(listener_jar), [str(job), str(csv), str(tmp_path / "again.parquet")])
+    # The same data read by a second application, in Java (compiled here; the listener is
+    # language-agnostic): a new run, tracked the same way, with the same input version.
+    app_jar = _java_job(tmp_path)
+    again_out = tmp_path / "again.parquet"
+    second = submit(
+        _conf(listener_jar), ["--class", "CsvToParquet", str(app_jar), str(csv), str(again_out)]
+    )
     assert second.returncode == 0, second.stderr[-3000:]
     runs = _app_run(client)
     assert len(runs) == 2
-    other = next(r for r in runs if r.info.run_id != run.info.run_id)
+    other = client.get_run(next(r for r in runs if r.info.run_id != run.info.run_id).info.run_id)
+    assert other.info.status == "FINISHED"
+    assert other.info.run_name == "java-csv-to-parquet"
+    assert (
+        sum(m.value for m in client.get_metric_history(other.info.run_id, "job.records_written"))
+        == 3
+    )
     again = client.get_run_inputs(other.info.run_id)
     assert [v.version_id for v in again] == [inputs[0].version_id]
+    assert [v.uri for v in client.get_run_outputs(other.info.run_id)] == [str(again_out)]
+
+
+JAVA_JOB = """
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+
+public class CsvToParquet {
+  public static void main(String[] args) {
+    SparkSession spark = SparkSession.builder().appName("java-csv-to-parquet").getOrCreate();
+    Dataset<Row> df = spark.read().option("header", "true").option("inferSchema", "true")
+        .csv(args[0]);
+    df.groupBy("city").sum("amount").write().mode("overwrite").parquet(args[1]);
+    spark.stop();
+  }
+}
+"""
+
+
+def _java_job(folder: Path) -> Path:
+    """A Spark application in Java that knows nothing about flowtrack, compiled into a jar."""
+    src = folder / "java-src"
+    classes = folder / "java-classes"
+    src.mkdir()
+    (src / "CsvToParquet.java").write_text(JAVA_JOB)
+    javac = jar.find_javac()
+    classpath = str(jar.spark_home() / "jars" / "*")
+    cmd = [javac, "-nowarn", "-cp", classpath, "-d", str(classes), str(src / "CsvToParquet.java")]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=300)
+    app_jar = folder / "app.jar"
+    with zipfile.ZipFile(app_jar, "w") as out:
+        out.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\r\n\r\n")
+        out.write(classes / "CsvToParquet.class", "CsvToParquet.class")
+    return app_jar
 
 
 def test_failing_job_marks_the_run_failed_and_keeps_the_exit_code(

@@ -9,9 +9,9 @@ import uuid
 from pathlib import Path
 
 import flowtrack
-from flowtrack import config
 import pytest
 from click.testing import CliRunner
+from flowtrack import config
 from flowtrack.cli.main import cli
 from flowtrack_spark import settings
 
