@@ -72,6 +72,18 @@ def test_conf_and_install_conf(listener_jar: Path, tmp_path: Path) -> None:
     assert result.exit_code == 1 and "SPARK_CONF_DIR" in result.output
 
 
+def test_configure_keeps_the_users_jars_and_listeners(listener_jar: Path) -> None:
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.config("spark.jars", "/opt/their.jar")
+    builder = builder.config("spark.extraListeners", "com.example.TheirListener")
+    options = settings.configure(builder, experiment="etl")._options
+    assert options["spark.jars"] == f"/opt/their.jar,{listener_jar}"
+    assert options["spark.extraListeners"] == f"com.example.TheirListener,{jar.LISTENER}"
+    assert options["spark.sql.queryExecutionListeners"] == jar.QUERY_LISTENER
+    assert options["spark.flowtrack.experiment"] == "etl"
+
+
 def test_bad_tracking_uri_and_unknown_key_are_named() -> None:
     result = CliRunner().invoke(spark, ["conf", "--tracking-uri", "bogus://somewhere"])
     assert result.exit_code == 1

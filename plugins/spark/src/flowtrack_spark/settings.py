@@ -138,6 +138,16 @@ def configure(builder: Any, experiment: str | None = None, tracking_uri: str | N
     except jar.JarError as exc:
         log.warning("flowtrack: Spark tracking is off: %s", exc)
         return builder
+    existing = getattr(builder, "_options", {})
     for key, value in conf(path, experiment, tracking_uri).items():
-        builder = builder.config(key, value)
+        builder = builder.config(key, _merged(existing.get(key), value) if key in LISTS else value)
     return builder
+
+
+# Comma-separated keys the user may have set already: ours are added, theirs kept.
+LISTS = ("spark.jars", "spark.extraListeners", "spark.sql.queryExecutionListeners")
+
+
+def _merged(current: str | None, ours: str) -> str:
+    items = [x.strip() for x in (current or "").split(",") if x.strip()]
+    return ",".join(items if ours in items else [*items, ours])
