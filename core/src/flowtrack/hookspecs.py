@@ -218,10 +218,11 @@ def flowtrack_current_run() -> RunState | None:
     Asked by every logging call made while no run is active in the calling context (before
     ``FLOWTRACK_RUN_ID`` is looked at), so it must be fast and return None unless the process
     is inside something the plugin records as a run: the Spark adapter returns the Spark
-    application's run in a PySpark driver, so ``flowtrack.log_metric`` there lands in it. The
-    plugin makes sure the run exists (a ``create_run`` event of a fixed id is harmless twice)
-    and returns it with ``owned=False``, so nothing here ends it. The first plugin that
-    returns a run wins.
+    application's run in a PySpark driver, so ``flowtrack.log_metric`` there lands in it.
+    ``start_run()`` attaches to that run as to one handed down through ``FLOWTRACK_RUN_ID``
+    (and ``start_run(nested=True)`` makes a child of it). The plugin makes sure the run exists
+    (a ``create_run`` event of a fixed id is harmless twice) and returns it with
+    ``owned=False``, so nothing here ends it. The first plugin that returns a run wins.
     """
     return None
 
