@@ -34,7 +34,13 @@ def test_csv_to_parquet_is_one_run_with_metrics_and_versions(
     job = tmp_path / "job.py"
     job.write_text(JOB)
 
-    first = submit(_conf(listener_jar), [str(job), str(csv), str(out)])
+    secrets = {
+        "spark.hadoop.fs.s3a.secret.key": "hunter2",
+        "spark.executor.memory": "1g",
+        # Asked for as params: the memory is recorded, the secret never is.
+        "spark.flowtrack.params": "spark.executor.memory,spark.hadoop.fs.s3a.secret.key",
+    }
+    first = submit(_conf(listener_jar, **secrets), [str(job), str(csv), str(out)])
     assert first.returncode == 0, first.stderr[-3000:]
     assert (out / "_SUCCESS").exists()
 
@@ -52,6 +58,8 @@ def test_csv_to_parquet_is_one_run_with_metrics_and_versions(
     assert run.info.run_id == settings.app_run_id(client.tracking_uri, tags["spark.app_id"])
     assert run.data.params["spark.master"] == "local[2]"
     assert "spark.flowtrack.python" not in run.data.params
+    assert run.data.params["spark.executor.memory"] == "1g"
+    assert "hunter2" not in repr(run.data.params) + repr(run.data.tags)
 
     # Jobs and stages as metrics, the job or stage id as step.
     written = client.get_metric_history(run.info.run_id, "job.records_written")
