@@ -12,6 +12,9 @@ jar) and is dropped. Printed, median over rounds:
   jobs (goal: <= 1.02);
 * the wall time of the whole spark-submit (JVM start, session, jobs, stop, and for the tracked
   variant the wait for the ingest helper, which shares the JVM's stderr) and its ratio;
+* the CPU time (user + system) of the spark-submit process tree that spark-submit waits
+  for (the JVM and the Python driver; the ingest helper, which the JVM does not wait for, is
+  measured by the ingest rate below) and its ratio: less moved by other load than wall time;
 * events shipped per second: the listener's events (tag ``spark.events_shipped``) over the
   jobs' wall time, and how many it dropped;
 * ingest rate: one tracked application is run with ``spark.flowtrack.helper=false`` and its
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -50,22 +54,27 @@ spark.stop()
 """
 
 
-def _submit(app: Path, jobs: int, conf: dict[str, str], env: dict[str, str]) -> tuple[float, float]:
+def _submit(
+    app: Path, jobs: int, conf: dict[str, str], env: dict[str, str]
+) -> tuple[float, float, float]:
     import pyspark
 
     cmd = [str(Path(pyspark.__file__).parent / "bin" / "spark-submit"), "--master", "local[2]"]
     cmd += ["--conf", "spark.ui.enabled=false"]
     for key, value in conf.items():
         cmd += ["--conf", f"{key}={value}"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(
         [*cmd, str(app), str(jobs)], check=False, capture_output=True, text=True, env=env
     )
     total = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     if done.returncode != 0:
         raise SystemExit(f"spark-submit failed:\n{done.stderr[-3000:]}")
     line = next(x for x in done.stdout.splitlines() if x.startswith("JOBS_S"))
-    return float(line.split()[1]), total
+    return float(line.split()[1]), total, cpu
 
 
 def main() -> None:
@@ -93,8 +102,10 @@ def main() -> None:
         order = ["plain", "tracked"] if round_no % 2 == 0 else ["tracked", "plain"]
         row: dict[str, Any] = {"round": round_no}
         for variant in order:
-            jobs_s, total_s = _submit(app, args.jobs, conf if variant == "tracked" else {}, env)
-            row[variant] = {"jobs_s": jobs_s, "total_s": total_s}
+            jobs_s, total_s, cpu_s = _submit(
+                app, args.jobs, conf if variant == "tracked" else {}, env
+            )
+            row[variant] = {"jobs_s": jobs_s, "total_s": total_s, "cpu_s": cpu_s}
         rows.append(row)
         print(
             f"round {round_no}: "
@@ -134,6 +145,7 @@ def main() -> None:
 
     plain_jobs, tracked_jobs = med("plain", "jobs_s"), med("tracked", "jobs_s")
     plain_total, tracked_total = med("plain", "total_s"), med("tracked", "total_s")
+    plain_cpu, tracked_cpu = med("plain", "cpu_s"), med("tracked", "cpu_s")
     summary = {
         "jobs": args.jobs,
         "rounds": args.rounds,
@@ -141,6 +153,8 @@ def main() -> None:
         "jobs_ratio": tracked_jobs / plain_jobs,
         "total_s": {"plain": plain_total, "tracked": tracked_total},
         "total_ratio": tracked_total / plain_total,
+        "cpu_s": {"plain": plain_cpu, "tracked": tracked_cpu},
+        "cpu_ratio": tracked_cpu / plain_cpu,
         "events_shipped": shipped,
         "events_dropped": dropped,
         "events_per_s_shipped": shipped / tracked_jobs,
