@@ -29,10 +29,7 @@ pytestmark = [
 class App:
     def __init__(self, spark: Any, uri: str, parent: str, folder: Path) -> None:
         self.spark, self.uri, self.parent, self.folder = spark, uri, parent, folder
-
-    @property
-    def run_id(self) -> str:
-        return app_run_id(self.uri, self.spark.sparkContext.applicationId)
+        self.run_id = app_run_id(uri, spark.sparkContext.applicationId)
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +137,28 @@ def test_stop_finishes_the_run(app: App) -> None:
 
     wait_for(finished, what="the application run to finish")
     assert client.get_metric_history(run_id, "job.records_written")
+
+
+def test_a_second_application_in_the_same_jvm_is_its_own_run(app: App) -> None:
+    from pyspark.sql import SparkSession
+
+    first = app.run_id
+    app.spark.stop()  # already stopped by the test before when run in order; harmless
+    builder = SparkSession.builder.master("local[2]").appName("second-app")
+    spark = configure(builder.config("spark.ui.enabled", "false"), experiment="sessions")
+    second = spark.getOrCreate()
+    second_id = app_run_id(app.uri, second.sparkContext.applicationId)
+    assert second_id != first
+    assert second.range(100).count() == 100
+    second.stop()
+    client = flowtrack.Client(app.uri)
+
+    def finished() -> bool:
+        try:
+            return client.get_run(second_id).info.status == "FINISHED"
+        except Exception:  # not in the store yet
+            return False
+
+    wait_for(finished, what="the second application's run")
+    assert client.get_run(second_id).info.run_name == "second-app"
+    assert client.get_metric_history(second_id, "job.tasks")

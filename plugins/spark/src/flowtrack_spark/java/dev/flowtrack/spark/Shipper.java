@@ -25,14 +25,17 @@ final class Shipper {
   private final ArrayBlockingQueue<String> queue;
   private final AtomicLong dropped = new AtomicLong();
   private final AtomicLong shipped = new AtomicLong();
+  private final String appId;
   private final File file;
   private final Thread thread;
   private volatile boolean closing;
   private boolean warned;
 
+  /** The shipper of application ``appId``: a new one when a driver stops its SparkContext and
+   * starts another in the same JVM (each application has its own spool file). */
   static Shipper get(Settings settings, String appId) {
     synchronized (LOCK) {
-      if (instance == null) {
+      if (instance == null || instance.closing || !instance.appId.equals(appId)) {
         instance = new Shipper(settings, appId);
       }
       return instance;
@@ -47,6 +50,7 @@ final class Shipper {
   }
 
   private Shipper(Settings settings, String appId) {
+    this.appId = appId;
     this.queue = new ArrayBlockingQueue<>(Math.max(16, settings.queueSize));
     File dir = new File(settings.spoolDir);
     String safe = appId.replaceAll("[^A-Za-z0-9._-]", "_");
