@@ -1,5 +1,7 @@
 """The web UI's JSON: the first page of a runs table of 10,000 runs (20 params, 20 metrics and a
 few tags each), against MLflow's search-runs call that its own UI makes for the same table.
+Also the Pipelines pages' endpoints (flowtrack only: MLflow has no such page) on 1,000 DAG runs
+of 5 tasks and one DAG run of 200 tasks, beside those runs.
 
     .venv/bin/python benchmarks/ui.py                 # 10,000 runs
     .venv/bin/python benchmarks/ui.py --runs 1000     # a smoke run
@@ -15,6 +17,7 @@ correctness checks raise (both tools return the same runs). The target of issue 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import random
 import statistics
 import sys
@@ -29,6 +32,8 @@ from server_common import check, clean_environment, now_ms, server
 PAGE = 100  # the UI's page size
 N_PARAMS = 20
 N_METRICS = 20
+DAG_RUNS = 1000
+BIG_DAG = (10, 20)  # layers x tasks per layer: 200 tasks, each with two upstream tasks
 CASES = {
     # name: (filter, order_by)
     "first page (newest first)": (None, ["attributes.start_time DESC"]),
@@ -90,9 +95,65 @@ def _fill_flowtrack(n: int) -> Callable[[Path, str], None]:
                     }
                 )
             check(not store.apply_events(events), "flowtrack refused set-up events")
+        _fill_pipelines(store, stamp)
         store.close()
 
     return fill
+
+
+def _task_run(parent: str, dag: str, task: str, start: int, upstream: list[str]) -> list[Any]:
+    run_id = hashlib.md5(f"{parent}/{task}".encode()).hexdigest()
+    tags = {"airflow.dag_id": dag, "airflow.task_id": task, "airflow.state": "success"}
+    if upstream:
+        tags["airflow.upstream"] = ",".join(sorted(upstream))
+    return [
+        {
+            "op": "create_run",
+            "run_id": run_id,
+            "experiment_name": "pipelines-bench",
+            "run_name": task,
+            "parent_run_id": parent,
+            "start_time": start,
+            "source_type": "airflow",
+            "tags": tags,
+        },
+        {"op": "update_run", "run_id": run_id, "status": "FINISHED", "end_time": start + 900},
+    ]
+
+
+def _dag_run(run_id: str, dag: str, start: int) -> dict[str, Any]:
+    return {
+        "op": "create_run",
+        "run_id": run_id,
+        "experiment_name": "pipelines-bench",
+        "run_name": f"{dag} {start}",
+        "start_time": start,
+        "source_type": "airflow",
+        "tags": {"airflow.dag_id": dag, "airflow.state": "success"},
+    }
+
+
+def _fill_pipelines(store: Any, stamp: int) -> None:
+    """DAG_RUNS runs of a 5-task chain, then one DAG run of BIG_DAG tasks (the newest)."""
+    events: list[Any] = []
+    chain = [[f"t{t - 1}"] if t else [] for t in range(5)]
+    for i in range(DAG_RUNS):
+        run_id = f"d{i:031x}"
+        events.append(_dag_run(run_id, "daily_dag", stamp + i * 1000))
+        for t in range(5):
+            events += _task_run(run_id, "daily_dag", f"t{t}", stamp + i * 1000 + t, chain[t])
+        if len(events) > 2000:
+            check(not store.apply_events(events), "flowtrack refused set-up events")
+            events = []
+    big = "b" * 32
+    events.append(_dag_run(big, "big_dag", stamp + DAG_RUNS * 1000))
+    layers, width = BIG_DAG
+    for layer in range(layers):
+        for j in range(width):
+            upstream = [f"l{layer - 1}_{(j + k) % width}" for k in (0, 1)] if layer else []
+            start = stamp + DAG_RUNS * 1000 + layer * 1000 + j
+            events += _task_run(big, "big_dag", f"l{layer}_{j}", start, upstream)
+    check(not store.apply_events(events), "flowtrack refused set-up events")
 
 
 def _fill_mlflow(n: int) -> Callable[[Path, str], None]:
@@ -160,6 +221,31 @@ def _flowtrack(n: int, reps: int) -> dict[str, tuple[float, list[str]]]:
             r.raise_for_status()
             return [str(e["runs"]) for e in r.json()["experiments"]]
 
+        def pipelines_page(name: str | None = None) -> list[str]:
+            r = http.get(f"{srv.url}/api/v1/ui/pipelines", params={"name": name} if name else {})
+            r.raise_for_status()
+            return [p["run_id"] for p in r.json()["pipelines"]]
+
+        def big_dag() -> list[str]:
+            r = http.get(f"{srv.url}/api/v1/ui/pipelines/{'b' * 32}")
+            r.raise_for_status()
+            body = r.json()
+            return [str(len(body["tasks"])), str(len(body["edges"]))]
+
+        layers, width = BIG_DAG
+        out["pipelines list, first page (UI endpoint)"] = _timed(pipelines_page, reps)
+        out["pipelines list of one DAG (UI endpoint)"] = _timed(
+            lambda: pipelines_page("daily_dag"), reps
+        )
+        out[f"DAG run of {layers * width} tasks (UI endpoint)"] = _timed(big_dag, reps)
+        check(out["pipelines list, first page (UI endpoint)"][1][0] == "b" * 32, "newest pipeline")
+        check(len(out["pipelines list of one DAG (UI endpoint)"][1]) == 50, "pipelines page")
+        edges = (layers - 1) * width * 2
+        check(
+            out[f"DAG run of {layers * width} tasks (UI endpoint)"][1]
+            == [str(layers * width), str(edges)],
+            "DAG",
+        )
         out["column keys (UI endpoint)"] = _timed(columns, reps)
         out["experiments with run counts (UI endpoint)"] = _timed(experiments, reps)
         check(len(out["column keys (UI endpoint)"][1]) == N_PARAMS + N_METRICS, "column keys")

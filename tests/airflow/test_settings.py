@@ -59,3 +59,53 @@ def test_run_ids_are_stable_and_kept_apart_by_namespace() -> None:
     assert one != identity.task_key("prod", "d", "r", "t", -1)
     assert one != identity.task_key("", "d", "r", "t", 0)
     assert identity.dag_run_key("", "d", "r") not in (one, identity.dag_run_key("", "d", "r2"))
+
+
+def _dag(tags: list[str] | None = None, params: dict[str, object] | None = None) -> object:
+    from types import SimpleNamespace
+
+    return SimpleNamespace(tags=set(tags or []), params=params or {})
+
+
+def test_opt_in_by_tag_or_param_and_the_precedence() -> None:
+    opt_in = settings.parse({"mode": "opt_in", "exclude_dags": "banned", "dags": "listed"})
+    assert opt_in.tracks("a", _dag(tags=["flowtrack"]))
+    assert opt_in.tracks("a", _dag(params={"flowtrack": True}))
+    assert opt_in.tracks("listed", _dag())
+    assert not opt_in.tracks("a", _dag(tags=["other"]))
+    assert not opt_in.tracks("a", None)  # no DAG object at hand: not opted in
+    # exclude_dags wins over everything; the param's False over the tag and the list.
+    assert not opt_in.tracks("banned", _dag(tags=["flowtrack"], params={"flowtrack": True}))
+    assert not opt_in.tracks("listed", _dag(tags=["flowtrack"], params={"flowtrack": False}))
+    # In the default mode every DAG is recorded unless its param says False.
+    everything = settings.parse({})
+    assert everything.tracks("a", _dag()) and not everything.tracks(
+        "a", _dag(params={"flowtrack": False})
+    )
+    assert settings.parse({"mode": "opt_in", "opt_in_tag": "ml"}).tracks("a", _dag(tags=["ml"]))
+
+
+def test_the_return_value_switch() -> None:
+    from flowtrack_airflow.selection import versions_returns
+
+    tagged = _dag(tags=["flowtrack_version_returns"])
+    assert versions_returns({}, tagged, default=False)
+    assert not versions_returns({"flowtrack_version_returns": False}, tagged, default=True)
+    assert versions_returns({"flowtrack_version_returns": "true"}, _dag(), default=False)
+    assert not versions_returns({}, _dag(), default=False)
+    assert versions_returns({}, _dag(), default=True)
+    assert settings.parse({"version_returns": "yes"}).version_returns
+
+
+@pytest.mark.parametrize(
+    ("section", "field", "value"),
+    [
+        ({"mode": "some"}, "[flowtrack] mode", "some"),
+        ({"opt_in_tag": "a,b"}, "[flowtrack] opt_in_tag", "a,b"),
+        ({"version_returns": "often"}, "[flowtrack] version_returns", "often"),
+    ],
+)
+def test_bad_opt_in_values_name_the_key(section: dict[str, str], field: str, value: str) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        settings.parse(section)
+    assert caught.value.field == field and caught.value.value == value

@@ -1,6 +1,6 @@
 """The SQL store's own test suites (tracking, lineage, the registry and its races, models in
-runs) run again over REST: every test of those modules, with the store behind a real flowtrack
-server.
+runs, discussions) run again over REST: every test of those modules, with the store behind a
+real flowtrack server.
 
 The modules' tests are imported here, so pytest collects them a second time in this module,
 where ``store_uri`` is the server's URL and FLOWTRACK_TRACKING_URI points at it (tests that use
@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.core.serverfixtures import Server, flowtrack_server  # noqa: F401
+from tests.core.test_comments import *  # noqa: F403
 from tests.core.test_lineage import *  # noqa: F403
 from tests.core.test_models_runs import *  # noqa: F403
 from tests.core.test_registry import *  # noqa: F403

@@ -287,6 +287,21 @@ def test_history_pages_and_downsampling(api: Api) -> None:
     assert len(few["steps"]) <= 50 and few["steps"][0] == 0 and few["steps"][-1] == 999
     assert max(few["values"]) == 16.0 and min(few["values"]) == 0.0
     assert api("GET", path, params={"key": "m", "max_points": 2}).status_code == 400
+    assert few["points"] == 1_000
+    # A zoomed chart asks for a window: every point of it when it fits in max_points.
+    window = {"key": "m", "max_points": 500, "min_step": 100, "max_step": 199}
+    zoomed = api("GET", path, params=window).json()
+    assert zoomed["steps"] == list(range(100, 200)) and zoomed["points"] == 100
+    assert zoomed["values"] == [float(s % 17) for s in range(100, 200)]
+    wide = api("GET", path, params={**window, "max_step": 899, "max_points": 20}).json()
+    assert (wide["points"], wide["steps"][0], wide["steps"][-1]) == (800, 100, 899)
+    assert len(wide["steps"]) <= 20
+    tail = api("GET", path, params={"key": "m", "max_points": 10, "min_step": 995}).json()
+    assert tail["steps"] == [995, 996, 997, 998, 999]
+    inverted = api("GET", path, params={**window, "min_step": 300})
+    assert inverted.status_code == 400 and "min_step" in inverted.text
+    unpaged = api("GET", path, params={"key": "m", "min_step": 3})
+    assert unpaged.status_code == 400 and "max_points" in unpaged.text
     assert api("GET", path, params={"key": "nothing"}).json()["steps"] == []
     assert (
         api("GET", f"{V1}/runs/{'2' * 32}/metrics/history", params={"key": "m"}).status_code == 404

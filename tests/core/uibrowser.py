@@ -96,9 +96,13 @@ def console() -> Console:
     return Console()
 
 
-@pytest.fixture
-def page(browser: Any, console: Console) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1360, "height": 900})
+def open_page(
+    browser: Any, console: Console, credentials: tuple[str, str] | None = None
+) -> Iterator[Any]:
+    """A page in a fresh context (signed in with HTTP Basic ``credentials`` if given) whose
+    console errors fail the test."""
+    login = {"username": credentials[0], "password": credentials[1]} if credentials else None
+    context = browser.new_context(viewport={"width": 1360, "height": 900}, http_credentials=login)
     opened = context.new_page()
     opened.set_default_timeout(15_000)
     opened.on("console", lambda m: m.type == "error" and console.errors.append(m.text))
@@ -107,6 +111,11 @@ def page(browser: Any, console: Console) -> Iterator[Any]:
     context.close()
     unexpected = console.unexpected()
     assert not unexpected, f"the page logged errors: {unexpected}"
+
+
+@pytest.fixture
+def page(browser: Any, console: Console) -> Iterator[Any]:
+    yield from open_page(browser, console)
 
 
 def shot(page: Any, name: str) -> Path:

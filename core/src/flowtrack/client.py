@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from flowtrack import config
+from flowtrack.comments_client import CommentsClient
 from flowtrack.entities import (
     DatasetVersion,
     Experiment,
@@ -51,8 +52,9 @@ def _now() -> int:
     return int(time.time() * 1000)
 
 
-class Client(RegistryClient):
-    """Tracking here; the model registry's methods come from `RegistryClient`."""
+class Client(CommentsClient, RegistryClient):
+    """Tracking here; the model registry's methods come from `RegistryClient`, the
+    discussions' from `CommentsClient`."""
 
     def __init__(self, tracking_uri: str | None = None) -> None:
         self.tracking_uri = (

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from flowtrack.cli.comments import add_commands
 from flowtrack.cli.data_remote import COMMANDS as REMOTE_COMMANDS
 
 if TYPE_CHECKING:
@@ -270,3 +271,12 @@ def import_dvc() -> None:
 
 for _command in REMOTE_COMMANDS:
     data.add_command(_command)
+
+
+add_commands(
+    data,
+    "dataset_version",
+    [click.Argument(["version_id"])],
+    lambda version_id: version_id,
+    "dataset version",
+)

@@ -31,7 +31,7 @@ def remote() -> None:
 @click.option("--local", is_flag=True, help="Write to config.local.yaml (not committed).")
 def remote_add(name: str, url: str, make_default: bool, local: bool) -> None:
     """Add remote NAME at URL: a folder path or an fsspec URL such as s3://bucket/path."""
-    from flowtrack.data.remote import add_remote
+    from flowtrack.data.remote_config import add_remote
 
     became_default = add_remote(_repo(), name, url, default=make_default, local=local)
     click.echo(f"Added remote {name}: {url}" + (" (default)" if became_default else ""))
@@ -40,7 +40,7 @@ def remote_add(name: str, url: str, make_default: bool, local: bool) -> None:
 @remote.command("list")
 def remote_list() -> None:
     """List the remotes and their options (secrets masked)."""
-    from flowtrack.data.remote import is_secret, remotes
+    from flowtrack.data.remote_config import is_secret, remotes
 
     repo = _repo()
     table = remotes(repo)
@@ -60,7 +60,7 @@ def remote_list() -> None:
 @click.argument("name")
 def remote_remove(name: str) -> None:
     """Remove remote NAME from config.yaml and config.local.yaml (the data stays there)."""
-    from flowtrack.data.remote import remove_remote
+    from flowtrack.data.remote_config import remove_remote
 
     was_default = remove_remote(_repo(), name)
     click.echo(f"Removed remote {name}.")
@@ -73,7 +73,7 @@ def remote_remove(name: str) -> None:
 @click.option("--local", is_flag=True, help="Write to config.local.yaml (not committed).")
 def remote_default(name: str, local: bool) -> None:
     """Make NAME the remote that push, pull and fetch use without -r."""
-    from flowtrack.data.remote import set_default
+    from flowtrack.data.remote_config import set_default
 
     set_default(_repo(), name, local=local)
     click.echo(f"Default remote: {name}")
@@ -86,7 +86,7 @@ def remote_default(name: str, local: bool) -> None:
 @click.option("--local", is_flag=True, help="Write to config.local.yaml (use for credentials).")
 def remote_modify(name: str, key: str, value: str, local: bool) -> None:
     """Set option KEY of remote NAME: url, or an fsspec storage option (endpoint_url, key, ...)."""
-    from flowtrack.data.remote import is_secret, modify_remote
+    from flowtrack.data.remote_config import is_secret, modify_remote
 
     warning = modify_remote(_repo(), name, key, value, local=local)
     shown = "****" if is_secret(key) else value

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from flowtrack.cli.comments import add_commands
 from flowtrack.cli.output import as_json, click_echo, console, table, when
 
 
@@ -391,3 +392,12 @@ def register(model_uri: str, name: str, description: str | None, tags: tuple[str
         f"Registered {model_uri} as {name} version {version.version} "
         f"(models:/{name}/{version.version})"
     )
+
+
+add_commands(
+    models,
+    "model_version",
+    [click.Argument(["name"]), click.Argument(["version"], type=int)],
+    lambda name, version: f"{name}/{version}",
+    "model version",
+)

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from flowtrack.cli.comments import add_commands
 from flowtrack.cli.output import as_json, click_echo, console, duration, number, table, when
 from flowtrack.entities import DatasetVersion, FileInfo, Run
 from flowtrack.registry.entities import ModelVersion
@@ -249,3 +250,6 @@ def restore(run_ids: tuple[str, ...]) -> None:
     for run_id in run_ids:
         client.restore_run(run_id)
         click_echo(f"Restored run {run_id}")
+
+
+add_commands(runs, "run", [click.Argument(["run_id"])], lambda run_id: run_id, "run")

@@ -19,155 +19,48 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from flowtrack.data.atomic import write_then_rename
 from flowtrack.data.hashing import SMALL_FILE
 from flowtrack.data.objects import CorruptObjectError, ObjectStore
 from flowtrack.data.pointer import Pointer
 from flowtrack.data.progress import Bar
-from flowtrack.data.repo import CONFIG, LOCAL_CONFIG, DataRepo
-from flowtrack.errors import FlowtrackError, InvalidInputError, NotFoundError
+from flowtrack.data.remote_config import (
+    ADD_HINT,
+    NoRemoteError,
+    add_remote,
+    check_name,
+    default_jobs,
+    is_secret,
+    known,
+    modify_remote,
+    remotes,
+    remove_remote,
+    set_default,
+)
+from flowtrack.data.repo import DataRepo
+from flowtrack.errors import InvalidInputError
 
-_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
-_OPTION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+__all__ = [
+    "NoRemoteError",
+    "Remote",
+    "TransferResult",
+    "add_remote",
+    "check_name",
+    "default_jobs",
+    "fetch",
+    "is_secret",
+    "modify_remote",
+    "pull",
+    "push",
+    "remotes",
+    "remove_remote",
+    "set_default",
+]
+
 _OID = re.compile(r"^[0-9a-f]{32,64}$")
-SECRET_WORDS = ("key", "secret", "password", "token")
 # Object stores write an object whole or not at all; elsewhere a temp name is renamed.
 _ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"}
-_ADD_HINT = "add one with `flowtrack data remote add NAME URL`"
-
-
-class NoRemoteError(FlowtrackError):
-    """No remote was named and none is the default."""
-
-
-def default_jobs() -> int:
-    # Transfers wait on the network, not the CPU: several per core, but not a flood.
-    return min(16, 4 * (os.cpu_count() or 1))
-
-
-def is_secret(option: str) -> bool:
-    return any(word in option.lower() for word in SECRET_WORDS)
-
-
-def check_name(name: str) -> str:
-    if not _NAME.match(name):
-        raise InvalidInputError(
-            "remote name", name, "may contain only letters, digits, '-' and '_'"
-        )
-    return name
-
-
-# --- configuration -------------------------------------------------------------------------
-
-
-def remotes(repo: DataRepo) -> dict[str, dict[str, Any]]:
-    """The configured remotes (config.yaml merged with config.local.yaml)."""
-    value = repo.config.get("remotes") or {}
-    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
-        raise InvalidInputError(
-            "remotes in .flowtrack/config.yaml", value, "must map each name to {url: URL}"
-        )
-    return value
-
-
-def _known(repo: DataRepo, name: str) -> dict[str, Any]:
-    found = remotes(repo).get(name)
-    if found is None:
-        names = ", ".join(sorted(remotes(repo))) or "none"
-        raise NotFoundError("remote", name, f"the remotes are: {names}; {_ADD_HINT}")
-    return found
-
-
-def add_remote(
-    repo: DataRepo, name: str, url: str, default: bool = False, local: bool = False
-) -> bool:
-    """Add a remote; returns True if it became the default (asked for, or the first one)."""
-    check_name(name)
-    if not url.strip():
-        raise InvalidInputError(
-            "remote URL", url, "is empty; give a folder path or a URL such as s3://bucket/path"
-        )
-    if name in remotes(repo):
-        raise InvalidInputError(
-            "remote name",
-            name,
-            "is taken; change its URL with `flowtrack data remote modify NAME url URL` "
-            "or remove it first",
-        )
-    changes: dict[str, Any] = {"remotes": {name: {"url": url}}}
-    make_default = default or not repo.config.get("default_remote")
-    if make_default:
-        changes["default_remote"] = name
-    repo.save_config(changes, local=local)
-    return make_default
-
-
-def set_default(repo: DataRepo, name: str, local: bool = False) -> None:
-    _known(repo, check_name(name))
-    repo.save_config({"default_remote": name}, local=local)
-
-
-def modify_remote(
-    repo: DataRepo, name: str, option: str, value: str, local: bool = False
-) -> str | None:
-    """Set an fsspec storage option (or ``url``); returns a warning for a committed secret."""
-    _known(repo, check_name(name))
-    if not _OPTION.match(option):
-        raise InvalidInputError(
-            "remote option", option, "must be an fsspec storage option name, e.g. endpoint_url"
-        )
-    # Only booleans are converted: a secret such as "0123" must stay the string it is.
-    parsed: Any = {"true": True, "false": False}.get(value.lower(), value)
-    repo.save_config({"remotes": {name: {option: parsed}}}, local=local)
-    if not local and is_secret(option):
-        return (
-            f"{option} of remote {name} was written to .flowtrack/{CONFIG}, which is "
-            f"committed to git; store credentials with --local (in {LOCAL_CONFIG}) instead"
-        )
-    return None
-
-
-def _edit_yaml(path: Path, edit: Callable[[dict[str, Any]], bool]) -> None:
-    """Apply ``edit`` to a config file, keeping its leading comments and its mode."""
-    if not path.exists():
-        return
-    text = path.read_text()
-    data = yaml.safe_load(text) or {}
-    if not isinstance(data, dict) or not edit(data):
-        return
-    header = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(header + (yaml.safe_dump(data, sort_keys=False) if data else ""))
-    os.chmod(tmp, path.stat().st_mode & 0o777)
-    os.replace(tmp, path)
-
-
-def remove_remote(repo: DataRepo, name: str) -> bool:
-    """Remove a remote from both config files; returns True if it was the default."""
-    _known(repo, check_name(name))
-    was_default = repo.config.get("default_remote") == name
-
-    def drop(data: dict[str, Any]) -> bool:
-        changed = False
-        table = data.get("remotes")
-        if isinstance(table, dict) and name in table:
-            del table[name]
-            if not table:
-                del data["remotes"]
-            changed = True
-        if data.get("default_remote") == name:
-            del data["default_remote"]
-            changed = True
-        return changed
-
-    for filename in (CONFIG, LOCAL_CONFIG):
-        _edit_yaml(repo.dir / filename, drop)
-    repo.config = DataRepo(repo.root).config
-    return was_default
 
 
 # --- the remote filesystem -----------------------------------------------------------------
@@ -182,9 +75,9 @@ class Remote:
         chosen = name or repo.config.get("default_remote")
         if not chosen:
             raise NoRemoteError(
-                f"no remote given (-r NAME) and no default remote is set; {_ADD_HINT}"
+                f"no remote given (-r NAME) and no default remote is set; {ADD_HINT}"
             )
-        options = dict(_known(repo, str(chosen)))
+        options = dict(known(repo, str(chosen)))
         url = options.pop("url", None)
         # "dvc": objects under files/<algo>/ as DVC 3 keeps them, so a DVC remote is used as is.
         layout = options.pop("layout", "flowtrack")

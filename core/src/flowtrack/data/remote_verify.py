@@ -7,7 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from flowtrack.data.hashing import StreamHasher
 from flowtrack.data.manifest import DIR_SUFFIX
 from flowtrack.data.progress import Bar
-from flowtrack.data.remote import Remote, default_jobs
+from flowtrack.data.remote import Remote
+from flowtrack.data.remote_config import default_jobs
 from flowtrack.data.repo import DataRepo
 
 _CHUNK = 2**20

@@ -10,6 +10,7 @@ extreme). NaN values are skipped when picking the extremes; a bucket of only NaN
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 
@@ -62,3 +63,12 @@ def keep_indices(values: Sequence[float], max_points: int) -> list[int]:
         keep.add(lowest)
         keep.add(highest)
     return sorted(keep)
+
+
+def step_window(points: MetricColumns, min_step: int | None, max_step: int | None) -> MetricColumns:
+    """The points with ``min_step <= step <= max_step`` of a history sorted by step."""
+    if min_step is None and max_step is None:
+        return points
+    start = 0 if min_step is None else bisect.bisect_left(points.steps, min_step)
+    stop = len(points.steps) if max_step is None else bisect.bisect_right(points.steps, max_step)
+    return points.page(start, max(start, stop))

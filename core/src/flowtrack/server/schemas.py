@@ -153,3 +153,24 @@ class AliasTarget(_Body):
 class StageTransition(_Body):
     stage: str | None = Field(description="None, Staging, Production or Archived (any case).")
     archive_existing_versions: bool = False
+
+
+class CommentCreate(_Body):
+    body: str = Field(description="Markdown (at most 20,000 characters).")
+    reply_to: int | None = Field(
+        None,
+        ge=1,
+        lt=2**53,
+        description="The comment this one answers (on the same target); replies join its thread.",
+    )
+
+
+class CommentUpdate(_Body):
+    body: str = Field(description="The new markdown text.")
+
+
+class CommentCounts(_Body):
+    target_kind: str = Field(description="run, dataset_version or model_version")
+    target_ids: list[str] = Field(
+        max_length=10_000, description='Run ids, dataset version ids, or "name/version".'
+    )

@@ -18,6 +18,7 @@ from flowtrack.entities import (
 from flowtrack.store.events import Event, Rejection
 
 if TYPE_CHECKING:
+    from flowtrack.comments import Comment
     from flowtrack.registry.entities import (
         ModelVersion,
         RegisteredModel,
@@ -274,6 +275,44 @@ class TrackingStore(abc.ABC):
     @abc.abstractmethod
     def get_registry_events(self, name: str, version: int | None = None) -> list[RegistryEvent]:
         """The audit trail of a model (or of one version), oldest first."""
+
+    # -- discussions (flowtrack/comments.py) ---------------------------------------------
+    @abc.abstractmethod
+    def add_comment(
+        self,
+        target_kind: str,
+        target_id: str,
+        body: str,
+        *,
+        user: str = "",
+        reply_to: int | None = None,
+    ) -> Comment:
+        """Comment on a run, dataset version or model version ("name/version"); `NotFoundError`
+        naming the target if it does not exist (or the comment ``reply_to`` is not on it)."""
+
+    @abc.abstractmethod
+    def get_comment(self, comment_id: int) -> Comment: ...
+
+    @abc.abstractmethod
+    def list_comments(
+        self,
+        target_kind: str,
+        target_id: str,
+        max_results: int = 1000,
+        page_token: str | None = None,
+    ) -> PagedList:
+        """The target's comments, oldest first; deleted ones only where replies follow them."""
+
+    @abc.abstractmethod
+    def update_comment(self, comment_id: int, body: str) -> Comment: ...
+
+    @abc.abstractmethod
+    def delete_comment(self, comment_id: int) -> None:
+        """Delete the comment (its row stays, emptied, while replies to it remain)."""
+
+    @abc.abstractmethod
+    def count_comments(self, target_kind: str, target_ids: Sequence[str]) -> dict[str, int]:
+        """target id -> live comments on it (0 for none or an unknown target)."""
 
     def close(self) -> None:  # noqa: B027 - optional for stores without resources
         """Release connections."""

@@ -16,6 +16,7 @@ from flowtrack import config
 from flowtrack.entities import Experiment, Run, RunInfo, RunStatus, SourceType
 from flowtrack.errors import InvalidInputError, NotFoundError, StoreUnavailableError
 from flowtrack.plugins import facade
+from flowtrack.store.events import Event
 from flowtrack.tracking import context
 from flowtrack.tracking.bounded import bounded
 from flowtrack.tracking.context import RunState
@@ -289,26 +290,29 @@ def _create(
         if artifact_location
         else None,
     )
-    submit(
-        state,
-        [
-            {
-                "op": "create_run",
-                "run_id": run_id,
-                "experiment_id": exp_id,
-                "experiment_name": exp_name,
-                "run_name": name,
-                "parent_run_id": parent_run_id,
-                "start_time": state.start_time,
-                "user_id": _user(),
-                "source_type": str(source_type),
-                "source_ref": source_ref or {},
-                "tags": run_tags,
-            }
-        ],
-    )
+    submit(state, [create_event(state, source_type, source_ref, run_tags)])
     context.push(state)
     return state
+
+
+def create_event(
+    state: RunState, source_type: str, source_ref: dict[str, Any] | None, tags: dict[str, str]
+) -> Event:
+    """The ``create_run`` event of ``state`` (for adapters that create runs by their own ids:
+    the store ignores a second one with the same id)."""
+    return {
+        "op": "create_run",
+        "run_id": state.run_id,
+        "experiment_id": state.experiment_id,
+        "experiment_name": state.experiment_name,
+        "run_name": state.run_name,
+        "parent_run_id": state.parent_run_id,
+        "start_time": state.start_time,
+        "user_id": _user(),
+        "source_type": str(source_type),
+        "source_ref": source_ref or {},
+        "tags": tags,
+    }
 
 
 def _resume(uri: str, run_id: str) -> RunState | None:

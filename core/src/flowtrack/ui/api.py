@@ -3,6 +3,7 @@ show comes from the general API). Same permission checks as the rest of the API.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -12,6 +13,7 @@ from flowtrack.entities import ViewType
 from flowtrack.server.api import guards
 from flowtrack.server.api.access import (
     READ,
+    auth_on,
     logged_in,
     needs,
     readable_experiment_ids,
@@ -22,7 +24,7 @@ from flowtrack.server.api.guards import VersionNumber
 from flowtrack.server.proxies import experiment_proxy
 from flowtrack.server.responses import JSON
 from flowtrack.store.rest.codec import experiment_to_dict
-from flowtrack.ui import lineage
+from flowtrack.ui import lineage, pipelines
 from flowtrack.ui.queries import column_keys, run_activity
 
 router = APIRouter(prefix="/api/v1/ui", tags=["web UI"])
@@ -152,3 +154,54 @@ async def model_lineage(
 ) -> JSON:
     graph = await run_in_threadpool(lineage.lineage, state.store, "model", name, version, depth)
     return await _readable_graph(request, graph)
+
+
+@router.get(
+    "/pipelines",
+    summary="Pipeline runs (DAG runs, flow runs) newest first, with task counts per state",
+    dependencies=logged_in(),
+)
+async def pipeline_runs(
+    request: Request,
+    state: State,
+    source: str | None = Query(None, max_length=20, description="airflow, prefect, spark, k8s"),
+    name: str | None = Query(None, max_length=500, description="The DAG id or flow name"),
+    offset: int = Query(0, ge=0),
+    limit: int = Query(pipelines.PAGE, ge=1, le=pipelines.MAX_PAGE),
+) -> JSON:
+    experiment_ids = None
+    if auth_on(request):  # only the experiments the caller may read
+        page = await run_in_threadpool(
+            state.store.search_experiments, ViewType.ALL, MAX_EXPERIMENTS, None, None
+        )
+        experiment_ids = await readable_experiment_ids(
+            request, [e.experiment_id for e in page.items]
+        )
+    found = await run_in_threadpool(
+        functools.partial(
+            pipelines.pipeline_runs,
+            state.store,
+            source=source or None,
+            name=name or None,
+            offset=offset,
+            limit=limit,
+            experiment_ids=experiment_ids,
+        )
+    )
+    return JSON(found)
+
+
+@router.get(
+    "/pipelines/{run_id}",
+    summary="A pipeline run with its task runs as a graph (nodes, edges) and their times",
+    dependencies=needs(READ, run_id="run_id"),
+)
+async def pipeline(request: Request, state: State, run_id: str) -> JSON:
+    found = await run_in_threadpool(pipelines.pipeline, state.store, run_id)
+    if auth_on(request):  # task runs in experiments the caller may not read are left out
+        experiments = {t["experiment_id"] for t in found["tasks"]}
+        if found["run"]["parent"]:
+            experiments.add(found["run"]["parent"]["experiment_id"])
+        readable = set(await readable_experiment_ids(request, experiments))
+        found = pipelines.keep_readable(found, readable)
+    return JSON(found)

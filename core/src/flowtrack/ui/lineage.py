@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import func, select
 
 from flowtrack.entities import DatasetVersion, Run
-from flowtrack.errors import NotFoundError, StoreUnavailableError
+from flowtrack.errors import NotFoundError
 from flowtrack.registry.entities import ModelVersion
 from flowtrack.store.base import TrackingStore
 from flowtrack.store.rest.codec import dataset_to_dict
-from flowtrack.ui.queries import sql_engine
+from flowtrack.ui.queries import require_sql
 
 MAX_DATASETS = 5000
 MAX_NODES = 150
@@ -32,12 +32,7 @@ MAX_READERS = 20
 
 
 def _store_engine(store: TrackingStore) -> Any:
-    engine = sql_engine(store)
-    if engine is None:
-        raise StoreUnavailableError(
-            "datasets can be listed only on a SQL store (SQLite, PostgreSQL)"
-        )
-    return engine
+    return require_sql(store, "datasets can be listed")
 
 
 def datasets(store: TrackingStore) -> dict[str, Any]:

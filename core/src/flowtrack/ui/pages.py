@@ -39,6 +39,8 @@ PAGES: dict[str, str] = {
     "/models/{model_name}": "model",
     "/data": "data",
     "/data/{dataset_name:path}": "dataset",
+    "/pipelines": "pipelines",
+    "/pipelines/{run_id}": "pipeline",
 }
 
 

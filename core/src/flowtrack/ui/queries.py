@@ -25,6 +25,16 @@ def sql_engine(store: TrackingStore) -> Any | None:
     return store.engine if isinstance(store, SqlStore) else None
 
 
+def require_sql(store: TrackingStore, what: str) -> Any:
+    """The SQL store's engine, or StoreUnavailableError saying ``what`` needs one."""
+    from flowtrack.errors import StoreUnavailableError
+
+    engine = sql_engine(store)
+    if engine is None:
+        raise StoreUnavailableError(f"{what} only on a SQL store (SQLite, PostgreSQL)")
+    return engine
+
+
 def run_activity(store: TrackingStore, experiment_ids: Sequence[str]) -> dict[str, dict[str, int]]:
     """experiment id -> {"runs": active runs, "last_activity": latest start or end in ms (0)}."""
     from flowtrack.store.sql import schema

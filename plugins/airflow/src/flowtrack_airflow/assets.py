@@ -41,15 +41,17 @@ def in_background(job: Callable[[], None]) -> None:
     """Run ``job`` after the jobs queued before it, in a copy of the caller's context."""
     if not _pool:
         _pool.append(ThreadPoolExecutor(1, thread_name_prefix="flowtrack-airflow"))
-    _jobs.append(_pool[0].submit(contextvars.copy_context().run, _logged(job)))
+    _jobs.append(_pool[0].submit(contextvars.copy_context().run, logged(job)))
 
 
-def _logged(job: Callable[[], None]) -> Callable[[], None]:
+def logged(job: Callable[[], None]) -> Callable[[], None]:
     def run() -> None:
         try:
             job()
         except Exception:
-            log.warning("flowtrack: versioning a task's assets failed", exc_info=True)
+            log.warning(
+                "flowtrack: versioning a task's assets or return value failed", exc_info=True
+            )
 
     return run
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from airflow.listeners import hookimpl
 
-from flowtrack_airflow import recorder, settings
+from flowtrack_airflow import recorder, selection, settings
 
 log = logging.getLogger("flowtrack.airflow")
 
@@ -34,15 +34,17 @@ def _guard(hook: str) -> Iterator[None]:
         )
 
 
-def _tracked(dag_id: Any) -> settings.Settings | None:
+def _tracked(holder: Any) -> settings.Settings | None:
+    """The settings if the DAG of ``holder`` (a task instance or a DAG run) is recorded; its
+    DAG object, for opt-in by tag or param, is the one the hook holds (no database query)."""
     current = settings.load()
-    return current if current.tracks(str(dag_id)) else None
+    return current if current.tracks(str(holder.dag_id), selection.dag_of(holder)) else None
 
 
 @hookimpl
 def on_task_instance_running(previous_state: Any, task_instance: Any) -> None:
     with _guard("on_task_instance_running"):
-        found = _tracked(task_instance.dag_id)
+        found = _tracked(task_instance)
         if found is not None:
             recorder.task_started(task_instance, found)
 
@@ -50,7 +52,7 @@ def on_task_instance_running(previous_state: Any, task_instance: Any) -> None:
 @hookimpl
 def on_task_instance_success(previous_state: Any, task_instance: Any) -> None:
     with _guard("on_task_instance_success"):
-        found = _tracked(task_instance.dag_id)
+        found = _tracked(task_instance)
         if found is not None:
             recorder.task_ended(task_instance, found)
 
@@ -58,7 +60,7 @@ def on_task_instance_success(previous_state: Any, task_instance: Any) -> None:
 @hookimpl
 def on_task_instance_failed(previous_state: Any, task_instance: Any, error: Any) -> None:
     with _guard("on_task_instance_failed"):
-        found = _tracked(task_instance.dag_id)
+        found = _tracked(task_instance)
         if found is not None:
             recorder.task_ended(task_instance, found, error)
 
@@ -66,7 +68,7 @@ def on_task_instance_failed(previous_state: Any, task_instance: Any, error: Any)
 @hookimpl
 def on_task_instance_skipped(previous_state: Any, task_instance: Any) -> None:
     with _guard("on_task_instance_skipped"):
-        found = _tracked(task_instance.dag_id)
+        found = _tracked(task_instance)
         if found is not None:
             recorder.task_ended(task_instance, found)
 
@@ -74,7 +76,7 @@ def on_task_instance_skipped(previous_state: Any, task_instance: Any) -> None:
 @hookimpl
 def on_dag_run_running(dag_run: Any, msg: str) -> None:
     with _guard("on_dag_run_running"):
-        found = _tracked(dag_run.dag_id)
+        found = _tracked(dag_run)
         if found is not None:
             recorder.dag_run_running(dag_run, found)
 
@@ -82,7 +84,7 @@ def on_dag_run_running(dag_run: Any, msg: str) -> None:
 @hookimpl
 def on_dag_run_success(dag_run: Any, msg: str) -> None:
     with _guard("on_dag_run_success"):
-        found = _tracked(dag_run.dag_id)
+        found = _tracked(dag_run)
         if found is not None:
             recorder.dag_run_ended(dag_run, found, msg, failed=False)
 
@@ -90,7 +92,7 @@ def on_dag_run_success(dag_run: Any, msg: str) -> None:
 @hookimpl
 def on_dag_run_failed(dag_run: Any, msg: str) -> None:
     with _guard("on_dag_run_failed"):
-        found = _tracked(dag_run.dag_id)
+        found = _tracked(dag_run)
         if found is not None:
             recorder.dag_run_ended(dag_run, found, msg, failed=True)
 

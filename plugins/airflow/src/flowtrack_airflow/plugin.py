@@ -1,8 +1,9 @@
 """flowtrack plugin of the Airflow adapter.
 
-Today it tags runs started inside an Airflow task with the task's identity, which Airflow
-exports as ``AIRFLOW_CTX_*`` variables to the task and to the processes it starts. The
-listener that records every task instance comes with the Airflow adapter issue.
+It tags runs started inside an Airflow task with the task's identity, which Airflow exports
+as ``AIRFLOW_CTX_*`` variables to the task and to the processes it starts, and registers the
+serializer of task return values (`returns`). The listener that records every task instance
+is the Airflow plugin (`airflow_plugin`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 
 import flowtrack
+from flowtrack.plugins.records import SerializerSpec
 
 _TAGS = {
     "AIRFLOW_CTX_DAG_ID": "airflow.dag_id",
@@ -22,3 +24,10 @@ _TAGS = {
 @flowtrack.hookimpl
 def flowtrack_run_context() -> dict[str, str]:
     return {tag: os.environ[var] for var, tag in _TAGS.items() if os.environ.get(var)}
+
+
+@flowtrack.hookimpl
+def flowtrack_register_serializers() -> list[SerializerSpec]:
+    from flowtrack_airflow import returns
+
+    return [returns.SERIALIZER]

@@ -19,7 +19,7 @@ from flowtrack.store.events import Event
 from flowtrack.tracking import context
 from flowtrack.tracking.context import RunState
 
-from flowtrack_airflow import assets, identity
+from flowtrack_airflow import assets, identity, returns, selection
 from flowtrack_airflow.settings import Settings
 from flowtrack_airflow.values import error_text, params_of, tag_text
 
@@ -46,6 +46,8 @@ class Open:
     started: float
     # True once versioning for this try is queued: its end is queued behind it.
     queued: bool = False
+    # The task opted in to versioning its return value (`returns`).
+    version_returns: bool = False
 
 
 _open: dict[str, Open] = {}
@@ -233,9 +235,16 @@ def _operator(ti: Any) -> str:
     return str(getattr(ti, "operator", "") or "")
 
 
+def _upstream(ti: Any) -> str:
+    # The task's upstream task ids: the edges of the web UI's pipeline graph (docs/ui.md).
+    ids = getattr(getattr(ti, "task", None), "upstream_task_ids", None) or ()
+    return ",".join(sorted(str(i) for i in ids))
+
+
 def _task_tags(ti: Any) -> dict[str, str]:
     map_index = ti.map_index if ti.map_index is not None else -1
     return {
+        "airflow.upstream": _upstream(ti),
         "airflow.dag_id": str(ti.dag_id),
         "airflow.run_id": str(ti.run_id),
         "airflow.task_id": str(ti.task_id),
@@ -289,6 +298,9 @@ def task_started(ti: Any, settings: Settings) -> None:
     _open.pop(state.run_id, None)
     context.push(state)
     record = Open(state, time.monotonic())
+    record.version_returns = selection.versions_returns(
+        params, selection.dag_of(ti), settings.version_returns
+    )
     _open[state.run_id] = record
     inlets = assets.uris(getattr(getattr(ti, "task", None), "inlets", None))
     if inlets:
@@ -329,10 +341,18 @@ def task_ended(ti: Any, settings: Settings, error: Any = None) -> None:
     outlets = assets.uris(getattr(getattr(ti, "task", None), "outlets", None))
     if status != "FINISHED" or record is None:
         outlets = []  # a failed try's outlets hold nothing it finished writing
-    if outlets or (record is not None and record.queued):
+    jobs = [lambda: assets.version(outlets, "output")] if outlets else []
+    if record is not None and record.version_returns and airflow_state == "success":
+        ref = _ref(ti)
+        name = returns.dataset_name(ref["dag_id"], ref["task_id"], ref["map_index"])
+        found = returns.job(returns.pull(ti), name)
+        if found is not None:
+            jobs.append(found)
+    if jobs or (record is not None and record.queued):
 
         def version_then_end() -> None:
-            assets.version(outlets, "output")
+            for job in jobs:  # each on its own: the run's end is submitted whatever happens
+                assets.logged(job)()
             _submit(state, events)
 
         assets.in_background(version_then_end)  # in this context: the task's run is active

@@ -5,8 +5,11 @@
     [flowtrack]
     tracking_uri = http://flowtrack.internal:5000   # else FLOWTRACK_TRACKING_URI, else local
     experiment = pipelines                           # else FLOWTRACK_EXPERIMENT, else the dag_id
+    mode = all                                       # or opt_in: only DAGs that opt in
+    opt_in_tag = flowtrack                           # the DAG tag that opts a DAG in
     dags = train_churn, score_churn                  # only these DAGs (default: all)
     exclude_dags = scratch                           # never these
+    version_returns = false                          # task return values as outputs
     namespace = prod                                 # keeps two Airflow deployments apart
     enabled = true
 
@@ -27,15 +30,33 @@ from flowtrack import config
 from flowtrack.errors import InvalidInputError
 from flowtrack.validation import validate_experiment_name
 
+from flowtrack_airflow import selection
+
 log = logging.getLogger("flowtrack.airflow")
 
 SECTION = "flowtrack"
 ENV_PREFIX = "AIRFLOW__FLOWTRACK__"
-KEYS = frozenset({"tracking_uri", "experiment", "dags", "exclude_dags", "namespace", "enabled"})
+KEYS = frozenset(
+    {
+        "tracking_uri",
+        "experiment",
+        "dags",
+        "exclude_dags",
+        "namespace",
+        "enabled",
+        "mode",
+        "opt_in_tag",
+        "version_returns",
+    }
+)
+MODES = ("all", "opt_in")
+DEFAULT_TAG = "flowtrack"
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 _URI_RE = re.compile(r"^(sqlite|postgresql(\+\w+)?|https?|file)://", re.IGNORECASE)
 _DAG_ID_RE = re.compile(r"^[\w.-]{1,250}$")
+# Airflow's own limit for a DAG tag is 100 characters.
+_TAG_RE = re.compile(r"^[^,\s][^,]{0,99}$")
 
 
 @dataclass(frozen=True)
@@ -48,11 +69,23 @@ class Settings:
     dags: frozenset[str] | None = None  # None: every DAG
     exclude_dags: frozenset[str] = frozenset()
     namespace: str = ""
+    mode: str = "all"  # "opt_in": only DAGs listed in `dags`, tagged or with the param
+    opt_in_tag: str = DEFAULT_TAG
+    version_returns: bool = False
 
-    def tracks(self, dag_id: str) -> bool:
+    def tracks(self, dag_id: str, dag: Any = None) -> bool:
+        """Whether DAG ``dag_id`` is recorded; ``dag`` (the DAG object the hook holds, if any)
+        gives its tags and params. The precedence is documented in docs/airflow.md."""
         if not self.enabled or dag_id in self.exclude_dags:
             return False
-        return self.dags is None or dag_id in self.dags
+        declared = selection.dag_flag(dag)
+        if declared is not None:
+            return declared
+        if self.dags is not None and dag_id in self.dags:
+            return True
+        if self.mode == "opt_in":
+            return self.opt_in_tag in selection.dag_tags(dag)
+        return self.dags is None
 
     def experiment_for(self, dag_id: str) -> str:
         return self.experiment or dag_id
@@ -81,6 +114,16 @@ def parse(section: dict[str, Any]) -> Settings:
         except InvalidInputError as exc:
             raise InvalidInputError(f"[{SECTION}] experiment", experiment, exc.reason) from None
     dags = _dag_ids("dags", values.get("dags"))
+    mode = _text(values.get("mode")).lower() or "all"
+    if mode not in MODES:
+        raise InvalidInputError(f"[{SECTION}] mode", values.get("mode"), "must be all or opt_in")
+    tag = _text(values.get("opt_in_tag")) or DEFAULT_TAG
+    if not _TAG_RE.match(tag):
+        raise InvalidInputError(
+            f"[{SECTION}] opt_in_tag",
+            tag,
+            "must be one DAG tag (no commas, at most 100 characters)",
+        )
     return Settings(
         enabled=enabled,
         tracking_uri=uri,
@@ -88,6 +131,9 @@ def parse(section: dict[str, Any]) -> Settings:
         dags=dags or None,
         exclude_dags=_dag_ids("exclude_dags", values.get("exclude_dags")),
         namespace=_text(values.get("namespace")),
+        mode=mode,
+        opt_in_tag=tag,
+        version_returns=_boolean("version_returns", values.get("version_returns", False)),
     )
 
 

@@ -1,7 +1,7 @@
 """flowtrack plugin of the Kubernetes adapter.
 
-Today it tags runs started inside a Kubernetes pod with the pod's name and namespace. The Job
-watcher and the mutating webhook come with the Kubernetes adapter issue.
+It tags runs started inside a Kubernetes pod with the pod's name and namespace, and adds
+``flowtrack k8s`` (``watch``: the Job watcher; see docs/k8s.md).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import flowtrack
+from flowtrack.plugins.records import CommandSpec
 
 NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
@@ -23,3 +24,10 @@ def flowtrack_run_context() -> dict[str, str]:
     with contextlib.suppress(OSError):
         tags["k8s.namespace"] = NAMESPACE_FILE.read_text().strip()
     return {k: v for k, v in tags.items() if v}
+
+
+@flowtrack.hookimpl
+def flowtrack_register_commands() -> list[CommandSpec]:
+    from flowtrack_k8s.cli import k8s  # click only: the kubernetes client loads when it runs
+
+    return [CommandSpec(k8s)]

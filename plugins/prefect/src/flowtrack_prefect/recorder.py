@@ -359,6 +359,9 @@ def _task_started(task: Any, task_run: Any, options: Options) -> None:
         "prefect.task_run_name": task_run.name or "",
         "prefect.retries": str(task.retries or 0),
     }
+    upstream = _upstream(task_run)
+    if upstream:
+        tags["prefect.upstream"] = upstream
     ref: dict[str, Any] = {"task_name": task.name, "task_run_id": key}
     if task_run.flow_run_id:
         tags["prefect.flow_run_id"] = ref["flow_run_id"] = str(task_run.flow_run_id)
@@ -370,6 +373,18 @@ def _task_started(task: Any, task_run: Any, options: Options) -> None:
     job = lineage.version_inputs(params)
     if job is not None:
         _schedule(record, job)
+
+
+def _upstream(task_run: Any) -> str:
+    """The task runs whose results this one takes (arguments, ``wait_for``), comma-separated:
+    the edges of the web UI's pipeline graph (docs/ui.md). Whole ids only, within a tag."""
+    ids: set[str] = set()
+    for inputs in (getattr(task_run, "task_inputs", None) or {}).values():
+        for item in inputs:
+            if getattr(item, "input_type", None) == "task_run":
+                ids.add(str(item.id))
+    text = ",".join(sorted(ids))
+    return text if len(text) <= 8000 else text[: text.rfind(",", 0, 8001)]
 
 
 def _schedule(record: Record, job: Any) -> None:

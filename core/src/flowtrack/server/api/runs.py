@@ -23,7 +23,7 @@ from flowtrack.server.api.access import (
     needs,
 )
 from flowtrack.server.api.deps import State
-from flowtrack.server.downsample import MIN_POINTS, downsample_columns
+from flowtrack.server.downsample import MIN_POINTS, downsample_columns, step_window
 from flowtrack.server.events import check_batch
 from flowtrack.server.proxies import run_proxy
 from flowtrack.server.responses import JSON
@@ -224,7 +224,10 @@ def get_children(run_id: str, state: State) -> JSON:
         "`next_page_token` back as `page_token` for the next page. With `max_points` (at "
         "least 3): one answer of at most that many points, sorted by step: the first and "
         "last point and the lowest and highest value of each of (max_points - 2) / 2 "
-        'equal-count buckets. Values are numbers or "NaN", "Infinity", "-Infinity".'
+        'equal-count buckets. Values are numbers or "NaN", "Infinity", "-Infinity". '
+        "`min_step`/`max_step` (with `max_points`) keep only the points in that step range "
+        "before downsampling: a chart zoomed into a window of a long history gets that "
+        "window's detail. `points` is how many points the (windowed) history holds."
     ),
 )
 def get_metric_history(
@@ -234,17 +237,25 @@ def get_metric_history(
     max_results: int = Query(100_000, ge=1, le=MAX_HISTORY_PAGE),
     page_token: str | None = None,
     max_points: int | None = Query(None, ge=MIN_POINTS, le=MAX_HISTORY_PAGE),
+    min_step: int | None = Query(None, ge=-(2**63), le=2**63 - 1),
+    max_step: int | None = Query(None, ge=-(2**63), le=2**63 - 1),
 ) -> JSON:
     points = state.store.get_metric_columns(run_id, key)
     if not points.steps:
         state.store.get_run(run_id)  # an unknown run is a 404, an unknown key an empty list
+    if min_step is not None and max_step is not None and min_step > max_step:
+        raise InvalidInputError("min_step", min_step, f"is above max_step ({max_step})")
     if max_points is not None:
+        window = step_window(points, min_step, max_step)
         return JSON(
             {
-                **history_to_dict(key, downsample_columns(points, max_points)),
+                **history_to_dict(key, downsample_columns(window, max_points)),
+                "points": len(window.steps),
                 "next_page_token": None,
             }
         )
+    if min_step is not None or max_step is not None:
+        raise InvalidInputError("max_points", None, "is needed with min_step and max_step")
     offset = decode_token(guards.page_token(page_token))
     page = points.page(offset, offset + max_results)
     more = offset + max_results < len(points.steps)

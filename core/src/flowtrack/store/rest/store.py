@@ -18,6 +18,7 @@ from flowtrack.entities import DatasetVersion, Experiment, Metric, PagedList, Ru
 from flowtrack.errors import NotFoundError
 from flowtrack.store.events import Applied, Event, Rejection
 from flowtrack.store.rest import codec
+from flowtrack.store.rest.comments import RestComments
 from flowtrack.store.rest.http import HttpClient, client_for
 from flowtrack.store.rest.registry import RestRegistry
 
@@ -33,7 +34,7 @@ def _q(segment: str) -> str:
     return quote(segment, safe="")
 
 
-class RestStore(RestRegistry):
+class RestStore(RestComments, RestRegistry):
     def __init__(self, uri: str) -> None:
         self.http: HttpClient = client_for(uri)
         self.uri = uri

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from flowtrack.config import sqlite_path
 
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # An arbitrary constant that names "flowtrack schema migration" among PostgreSQL advisory locks.
 _PG_LOCK_KEY = 0x466C7472

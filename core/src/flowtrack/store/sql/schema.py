@@ -349,3 +349,27 @@ registered_model_permissions = Table(
     Column("permission", String(16), nullable=False),
     Index(None, "user_id"),
 )
+
+
+# -- discussions (flowtrack/comments.py) -----------------------------------------------------------
+# One table for the three kinds of target. `target_id` is the run id, the dataset version id, or
+# "<model_id>/<version>" (the model's id, not its name, so a rename keeps the thread). No foreign
+# keys: a comment outlives the deletion of what it discusses (a run is only marked deleted, and
+# an audit of why a model version was deleted is worth keeping). Deleted comments keep their row
+# (body emptied) so that the replies to them keep their thread.
+comments = Table(
+    "comments",
+    metadata,
+    Column("comment_id", _BigId, primary_key=True, autoincrement=True),
+    Column("target_kind", String(20), nullable=False),
+    Column("target_id", String(300), nullable=False),
+    Column("reply_to", BigInteger, nullable=True),
+    Column("author", String(256), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    Column("updated_time", BigInteger, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    Index(None, "target_kind", "target_id", "comment_id"),
+    Index(None, "reply_to"),
+    sqlite_autoincrement=True,
+)

@@ -30,6 +30,7 @@ from flowtrack.store.events import Event, Rejection
 from flowtrack.store.paging import decode_token, encode_token
 from flowtrack.store.sql import lineage, schema
 from flowtrack.store.sql.blocks import columns
+from flowtrack.store.sql.comments import SqlComments
 from flowtrack.store.sql.dialect import insert_ignore, upsert
 from flowtrack.store.sql.engine import make_engine
 from flowtrack.store.sql.ingest import apply_events
@@ -51,8 +52,9 @@ def _join(root: str, *parts: str) -> str:
     return "/".join([root.rstrip("/"), *parts])
 
 
-class SqlStore(SqlRegistry):
-    """Tracking here; the model registry's methods come from `SqlRegistry` (registry.py)."""
+class SqlStore(SqlComments, SqlRegistry):
+    """Tracking here; the model registry's methods come from `SqlRegistry` (registry.py), the
+    discussions' from `SqlComments` (comments.py)."""
 
     def __init__(self, uri: str, artifact_root: str | None = None) -> None:
         self.uri = uri

@@ -76,7 +76,13 @@ export function fmtDuration(run) {
   if (!start) return "";
   const stop = end || (status === "RUNNING" ? Date.now() : null);
   if (!stop) return "";
-  let s = Math.max(0, (stop - start) / 1000);
+  return fmtMs(stop - start);
+}
+
+// A duration in ms: "350 ms", "4.2 s", "3 min 20 s", "2 h 5 min".
+export function fmtMs(ms) {
+  if (ms === null || ms === undefined) return "";
+  let s = Math.max(0, ms / 1000);
   if (s < 1) return `${Math.round(s * 1000)} ms`;
   if (s < 60) return `${s.toFixed(1)} s`;
   const parts = [];

@@ -3,7 +3,7 @@ import { api } from "./api.js";
 import { main } from "./dom.js";
 import { errorView } from "./views.js";
 
-const PAGES = new Set(["experiments", "runs", "run", "compare", "models", "model", "data", "dataset"]);
+const PAGES = new Set(["experiments", "runs", "run", "compare", "models", "model", "data", "dataset", "pipelines", "pipeline"]);
 
 async function start() {
   const page = document.body.dataset.page;

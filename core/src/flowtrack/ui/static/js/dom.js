@@ -25,10 +25,12 @@ export function append(el, children) {
   return el;
 }
 
-// Links built from user data (a URL tag) must not run script: only http(s) and our own paths.
+// Links built from user data (a URL tag) must not run script: only http(s), our own paths and
+// fragments of this page (the run page's section bar).
 export function safeHref(value) {
   const text = String(value);
   if (text.startsWith("/") && !text.startsWith("//")) return text;
+  if (text.startsWith("#")) return text;
   try {
     const url = new URL(text);
     if (url.protocol === "http:" || url.protocol === "https:") return url.href;

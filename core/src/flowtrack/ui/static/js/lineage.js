@@ -7,11 +7,12 @@ import { append, card, clear, empty, h } from "./dom.js";
 import { s } from "./plots.js";
 import { errorBox } from "./views.js";
 
-const W = 190;
-const H = 54;
-const GAP_X = 56;
-const GAP_Y = 16;
-const PAD = 12;
+// Node size and spacing (the pipeline graph draws its nodes in the same layout).
+export const W = 190;
+export const H = 54;
+export const GAP_X = 56;
+export const GAP_Y = 16;
+export const PAD = 12;
 const KINDS = {
   run: { color: "#2563eb", label: "RUN" },
   dataset: { color: "#0891b2", label: "DATASET" },

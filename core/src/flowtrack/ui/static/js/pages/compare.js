@@ -1,7 +1,7 @@
 // Page 4: compare runs (chosen in the runs table): params side by side with differences marked,
 // latest metrics, overlaid metric charts, parallel coordinates and a scatter of any two values.
 import { api, enc, experimentUrl, fmtNum } from "../api.js";
-import { chartCard, history, lineChart, whenVisible, xModeSwitch } from "../charts.js";
+import { chartCard, history, lineChart, metricSeries, whenVisible, xModeSwitch } from "../charts.js";
 import { card, clear, crumbs, empty, h, statusBadge } from "../dom.js";
 import { parallelCoordinates, scatter } from "../plots.js";
 import { color, errorBox, runLink } from "../views.js";
@@ -89,7 +89,7 @@ function chartsCard(runs, colors) {
           clear(area);
           lineChart(
             area,
-            having.map(([r, i], j) => ({ label: r.info.run_name, color: colors[i], xs: mode === "step" ? hists[j].steps : hists[j].times, ys: hists[j].ys })),
+            having.map(([r, i], j) => metricSeries(r.info.run_id, key, hists[j], mode, r.info.run_name, colors[i])),
             { xMode: mode },
           );
         } catch (err) {

@@ -3,6 +3,7 @@
 // source run read and its lineage graph; the audit trail.
 import { api, datasetUrl, enc, fmtAgo, fmtBytes, fmtTime, modelUrl, runUrl } from "../api.js";
 import { ask, card, clear, crumbs, empty, h } from "../dom.js";
+import { commentCounts, countBadge, discussionCard } from "../discussion.js";
 import { lineageCard } from "../lineage.js";
 import { errorBox, runNames, stageBadge } from "../views.js";
 
@@ -21,7 +22,10 @@ async function draw(root, name) {
     api("/api/v1/model-versions", { query: { filter: `name = '${name}'`, order_by: "version_number DESC" } }),
     api(`${base}/history`),
   ]);
-  const runs = await runNames(versions.map((v) => v.run_id));
+  const [runs, counts] = await Promise.all([
+    runNames(versions.map((v) => v.run_id)),
+    commentCounts("model_version", versions.map((v) => `${name}/${v.version}`)),
+  ]);
   const wanted = Number(new URLSearchParams(location.search).get("version"));
   const chosen = versions.find((v) => v.version === wanted) || versions[0] || null;
 
@@ -31,7 +35,7 @@ async function draw(root, name) {
     facts(model),
     card(
       "Versions",
-      versions.length ? versionsTable(root, name, versions, runs, chosen) : empty(`No versions yet: flowtrack.register_model(f"runs:/{run_id}/model", "${name}") registers one.`),
+      versions.length ? versionsTable(root, name, versions, runs, chosen, counts) : empty(`No versions yet: flowtrack.register_model(f"runs:/{run_id}/model", "${name}") registers one.`),
     ),
   );
   if (chosen) {
@@ -43,6 +47,11 @@ async function draw(root, name) {
         card(`About v${chosen.version}`, versionFacts(chosen, runs)),
       ),
       lineageCard(`/api/v1/ui/lineage/registered-models/${enc(name)}/versions/${chosen.version}`, `Lineage of v${chosen.version}`),
+      discussionCard({
+        path: `/api/v1/registered-models/${enc(name)}/versions/${chosen.version}/comments`,
+        title: `Discussion of v${chosen.version}`,
+        cli: `flowtrack models comment ${name} ${chosen.version} "text"`,
+      }),
     );
     fillData(root.querySelector("#version-data"), name, chosen);
   }
@@ -75,13 +84,13 @@ function runCell(v, runs) {
   return h("a", { href: runUrl(v.run_id), class: "run-link", title: v.source }, runs.get(v.run_id) || v.run_id.slice(0, 8));
 }
 
-function versionsTable(root, name, versions, runs, chosen) {
+function versionsTable(root, name, versions, runs, chosen, counts) {
   const redraw = () => draw(root, name);
   const rows = versions.map((v) =>
     h(
       "tr",
       { dataset: { version: v.version }, class: chosen && v.version === chosen.version ? "chosen" : "" },
-      h("td", {}, h("a", { href: modelUrl(name, v.version), class: "strong" }, `v${v.version}`)),
+      h("td", {}, h("a", { href: modelUrl(name, v.version), class: "strong" }, `v${v.version}`), " ", countBadge(counts[`${name}/${v.version}`], modelUrl(name, v.version))),
       h("td", {}, stageBadge(v.current_stage)),
       h(
         "td",

@@ -1,10 +1,12 @@
 // Page 3: one run. Facts, params, metrics (charts), system metrics, artifacts with previews,
 // inputs and outputs, child runs, the model versions registered from it, tags.
 import { api, datasetUrl, enc, experimentUrl, fmtBytes, fmtDuration, fmtNum, fmtTime, modelUrl, runUrl } from "../api.js";
-import { chartCard, history, lineChart, whenVisible, xModeSwitch } from "../charts.js";
+import { chartCard, history, lineChart, metricSeries, whenVisible, xModeSwitch } from "../charts.js";
 import { card, clear, crumbs, empty, h, statusBadge } from "../dom.js";
 import { artifactsBrowser } from "../artifacts.js";
+import { discussionCard } from "../discussion.js";
 import { lineageCard } from "../lineage.js";
+import { followRun } from "../live.js";
 import { errorBox, runLink, runNames, sourceCell, sourceDetail, stageBadge } from "../views.js";
 
 const SYSTEM = "system/";
@@ -24,7 +26,7 @@ export async function render(root) {
       parent ? runLink(parent) : null,
       h("span", {}, info.run_name),
     ),
-    h("div", { class: "page-head" }, h("h1", {}, info.run_name), statusBadge(info.status)),
+    h("div", { class: "page-head" }, h("h1", {}, info.run_name), statusBadge(info.status), await pipelineLink(run, parent)),
     facts(run, experiment, parent),
   );
   const nav = h("nav", { class: "section-nav" });
@@ -52,8 +54,9 @@ export async function render(root) {
       ),
     ),
   );
-  if (userKeys.length) add("charts", "Charts", chartsSection("Metric charts", runId, userKeys));
-  if (systemKeys.length) add("system", "System metrics", chartsSection("System metrics", runId, systemKeys));
+  const chartSections = [];
+  if (userKeys.length) add("charts", "Charts", chartsSection("Metric charts", runId, userKeys, chartSections));
+  if (systemKeys.length) add("system", "System metrics", chartsSection("System metrics", runId, systemKeys, chartSections));
   add("artifacts", "Artifacts", card("Artifacts", artifactsBrowser(runId)));
   const datasets = card("Inputs & outputs", h("p", { class: "muted" }, "Loading…"));
   add("data", "Inputs & outputs", datasets);
@@ -63,13 +66,64 @@ export async function render(root) {
   add("models", "Models", modelsCard);
   add("lineage", "Lineage", lineageCard(`/api/v1/ui/lineage/runs/${enc(runId)}`));
   add("tags", "Tags", card("Tags", keyValueTable(data.tags, "tags", "No tags.")));
+  const talk = discussionCard({
+    path: `/api/v1/runs/${enc(runId)}/comments`,
+    cli: `flowtrack runs comment ${runId} "text"`,
+    onCount: (n) => {
+      const link = nav.querySelector("a[href='#discussion']");
+      if (link) link.textContent = n ? `Discussion (${n})` : "Discussion";
+    },
+  });
+  add("discussion", "Discussion", talk);
   for (const [id, title] of sections) nav.append(h("a", { href: `#${id}` }, title));
 
+  if (info.status === "RUNNING") follow(root, runId, metricKeys, chartSections);
   await Promise.all([
     fill(datasets, () => datasetsView(runId)),
     fill(childrenCard, () => childrenView(runId)),
     fill(modelsCard, () => modelsView(runId)),
   ]);
+}
+
+// While the run is RUNNING: new points in the charts and the latest values in the table; the
+// page is drawn anew when a new metric appears or the run ends (status, end time, duration).
+function follow(root, runId, metricKeys, chartSections) {
+  // Never throw away a comment being written: say there is news instead of drawing anew.
+  const writing = () => [...root.querySelectorAll("textarea")].some((t) => t.value.trim());
+  const redraw = () => {
+    if (!writing()) return render(clear(root));
+    if (root.querySelector("#run-changed")) return null;
+    const reload = h("button", { class: "btn", onclick: () => render(clear(root)) }, "Show it");
+    root.prepend(h("div", { class: "notice", id: "run-changed", role: "status" }, "This run has changed since the page was drawn. ", reload));
+    return null;
+  };
+  followRun(runId, {
+    onEnd: redraw,
+    onTick: async (run) => {
+      const keys = Object.keys(run.data.metrics).sort();
+      if (keys.join("\n") !== metricKeys.join("\n")) {
+        redraw();
+        return true;
+      }
+      const latest = Object.fromEntries(keys.filter((k) => !k.startsWith(SYSTEM)).map((k) => [k, fmtNum(run.data.metrics[k])]));
+      const table = root.querySelector("[data-kv=metrics]");
+      if (table) table.replaceWith(keyValueTable(latest, "metrics", ""));
+      await Promise.all(chartSections.map((refresh) => refresh()));
+      return false;
+    },
+  });
+}
+
+// An orchestrator's run with task runs opens as a pipeline; one of its task runs links there too.
+const ORCHESTRATORS = new Set(["airflow", "prefect", "spark", "k8s"]);
+
+async function pipelineLink(run, parent) {
+  const { info } = run;
+  if (!ORCHESTRATORS.has(info.source_type)) return null;
+  const { run_ids: children } = await api(`/api/v1/runs/${enc(info.run_id)}/children`).catch(() => ({ run_ids: [] }));
+  const target = children.length ? info.run_id : parent && parent.info.source_type === info.source_type ? parent.info.run_id : null;
+  if (!target) return null;
+  return h("a", { href: `/pipelines/${enc(target)}`, class: "btn pipeline-view", id: "pipeline-link" }, target === info.run_id ? "Pipeline graph ›" : "Its pipeline ›");
 }
 
 async function fill(box, make) {
@@ -106,11 +160,22 @@ function keyValueTable(map, id, emptyText) {
   );
 }
 
-function chartsSection(title, runId, keys) {
+function chartsSection(title, runId, keys, refreshers) {
   const grid = h("div", { class: "chart-grid" });
   let mode = "step";
+  const drawn = new Map(); // key -> chart area, for a running run's refresh
+  refreshers.push(() =>
+    Promise.all(
+      [...drawn].map(async ([key, area]) => {
+        if (!area.updateChart) return;
+        const hist = await history(runId, key);
+        area.updateChart([metricSeries(runId, key, hist, mode, key, "#2563eb")]);
+      }),
+    ),
+  );
   const draw = () => {
     clear(grid);
+    drawn.clear();
     for (const key of keys) {
       const [box, area] = chartCard(key);
       grid.append(box);
@@ -122,7 +187,8 @@ function chartsSection(title, runId, keys) {
             area.append(empty("No points."));
             return;
           }
-          lineChart(area, [{ label: key, color: "#2563eb", xs: mode === "step" ? hist.steps : hist.times, ys: hist.ys }], { xMode: mode });
+          lineChart(area, [metricSeries(runId, key, hist, mode, key, "#2563eb")], { xMode: mode });
+          drawn.set(key, area);
         } catch (err) {
           clear(area).append(errorBox(err));
         }

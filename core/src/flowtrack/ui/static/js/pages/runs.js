@@ -2,6 +2,7 @@
 // sorting and filtering happen in the server's search (one page of PAGE runs at a time, more
 // loaded as the table is scrolled); child runs are folded under their parent.
 import { ApiError, api, compareUrl, durationMs, enc, fmtAgo, fmtDuration, fmtNum, fmtTime, runUrl } from "../api.js";
+import { commentCounts, countBadge } from "../discussion.js";
 import { clear, crumbs, empty, h, statusBadge } from "../dom.js";
 import { demoHint, errorBox, sourceCell } from "../views.js";
 
@@ -162,6 +163,8 @@ class RunsView {
     });
     this.s.runs.push(...page.runs);
     this.s.token = page.next_page_token;
+    const counts = await commentCounts("run", page.runs.map((r) => r.info.run_id));
+    this.s.comments = { ...this.s.comments, ...counts };
   }
 
   async more() {
@@ -340,6 +343,7 @@ class RunsView {
       toggle,
       h("a", { href: runUrl(id), class: "run-link", title: id }, info.run_name || id.slice(0, 8)),
       childCount ? h("span", { class: "count-pill", title: "child runs" }, childCount) : null,
+      countBadge((this.s.comments || {})[id], `${runUrl(id)}#discussion`),
       orphan ? h("a", { class: "parent-link muted small", href: runUrl(info.parent_run_id), title: "parent run" }, " ↳ child") : null,
     );
     const cell = (value, cls = "") => h("td", { class: cls, title: value === undefined ? "" : String(value) }, value === undefined ? "" : value);
