@@ -211,3 +211,64 @@ def test_every_hook_is_documented() -> None:
     for name in hook_names():
         assert f"### `{name}`" in page
         assert getattr(flowtrack.hookspecs, name).__doc__.strip()
+
+
+def test_a_plugin_names_the_run_of_code_with_no_active_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowtrack.tracking.context import RunState
+
+    with flowtrack.start_run(run_name="outer") as outer:
+        pass
+    with flowtrack.start_run(run_name="the plugin's") as known:
+        pass
+    client = flowtrack.Client()
+    client.update_run(known.info.run_id, "RUNNING")  # the plugin's run is still going
+
+    class Ambient:
+        @flowtrack.hookimpl
+        def flowtrack_current_run(self) -> RunState:
+            return RunState(
+                run_id=known.info.run_id,
+                uri=flowtrack.get_tracking_uri(),
+                experiment_id=None,
+                experiment_name=None,
+                run_name="",
+                parent_run_id=None,
+                start_time=0,
+                artifact_uri=None,
+                owned=False,
+            )
+
+    # It wins over FLOWTRACK_RUN_ID: start_run attaches to it (as to an inherited run) or
+    # nests under it, and a run started in the code wins over it.
+    monkeypatch.setenv("FLOWTRACK_RUN_ID", outer.info.run_id)
+    with flowtrack.testing.registered(Ambient()):
+        flowtrack.log_metric("ambient", 1.0)
+        with flowtrack.start_run() as attached:
+            assert attached.info.run_id == known.info.run_id
+        with flowtrack.start_run(run_name="own", nested=True) as own:
+            flowtrack.log_metric("own", 2.0)
+        assert flowtrack.flush()
+    assert client.get_run(known.info.run_id).data.metrics == {"ambient": 1.0}
+    assert client.get_run(known.info.run_id).info.status == "RUNNING"  # not ours to end
+    child = client.get_run(own.info.run_id)
+    assert child.data.metrics == {"own": 2.0}
+    assert child.info.parent_run_id == known.info.run_id
+    assert client.get_run(outer.info.run_id).data.metrics == {}
+
+
+def test_flowtrack_sync_asks_plugins_first() -> None:
+    calls: list[bool] = []
+
+    class Spooler:
+        @flowtrack.hookimpl
+        def flowtrack_sync(self, dry_run: bool) -> list[str]:
+            calls.append(dry_run)
+            return ["spooler: 2 files waiting"]
+
+    from flowtrack.cli.main import cli
+
+    with flowtrack.testing.registered(Spooler()):
+        result = CliRunner().invoke(cli, ["sync", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "spooler: 2 files waiting"
+    assert calls == [True]

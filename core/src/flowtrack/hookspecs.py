@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         StoreSpec,
     )
     from flowtrack.registry.entities import ModelVersion
+    from flowtrack.tracking.context import RunState
 
 hookspec = pluggy.HookspecMarker("flowtrack")
 hookimpl = pluggy.HookimplMarker("flowtrack")
@@ -208,3 +209,30 @@ def flowtrack_run_context() -> dict[str, str] | None:
     these when both set the same key.
     """
     return None
+
+
+@hookspec
+def flowtrack_current_run() -> RunState | None:
+    """Return the run that code with no active run of its own logs to, or None.
+
+    Asked by every logging call made while no run is active in the calling context (before
+    ``FLOWTRACK_RUN_ID`` is looked at), so it must be fast and return None unless the process
+    is inside something the plugin records as a run: the Spark adapter returns the Spark
+    application's run in a PySpark driver, so ``flowtrack.log_metric`` there lands in it.
+    ``start_run()`` attaches to that run as to one handed down through ``FLOWTRACK_RUN_ID``
+    (and ``start_run(nested=True)`` makes a child of it). The plugin makes sure the run exists
+    (a ``create_run`` event of a fixed id is harmless twice) and returns it with
+    ``owned=False``, so nothing here ends it. The first plugin that returns a run wins.
+    """
+    return None
+
+
+@hookspec
+def flowtrack_sync(dry_run: bool) -> Sequence[str]:
+    """``flowtrack sync`` is running: deliver what the plugin spooled in its own format.
+
+    Called before the journals are delivered, so events the plugin turns into flowtrack events
+    here (through the writer) are delivered by the same command. Returns lines to print, one
+    per thing done or waiting; with ``dry_run`` it only says what is waiting.
+    """
+    return ()

@@ -15,9 +15,13 @@ def sync(dry_run: bool) -> None:
     flowtrack process automatically; this command does it now, for every store.
     """
     from flowtrack import config
+    from flowtrack.plugins import facade
     from flowtrack.tracking import journal as jr
     from flowtrack.tracking.delivery import Delivery, safe_uri
 
+    # Plugins' own spools first (the Spark listener's): what they hand on goes into journals.
+    for line in facade.sync(dry_run):
+        click.echo(line)
     root = config.spool_dir()
     folders = (
         sorted(p for p in root.iterdir() if (p / "store.uri").exists()) if root.is_dir() else []

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         StoreSpec,
     )
     from flowtrack.registry.entities import ModelVersion
+    from flowtrack.tracking.context import RunState
 
 log = logging.getLogger("flowtrack.plugins")
 
@@ -183,3 +184,20 @@ def run_context() -> dict[str, str]:
             continue
         tags.update({str(k): str(v) for k, v in value.items()})
     return tags
+
+
+def current_run() -> RunState | None:
+    """The run a plugin says code with no active run logs to (`flowtrack_current_run`)."""
+    if not has_listeners("flowtrack_current_run"):
+        return None
+    for _, value in _each("flowtrack_current_run", {}):
+        if value is not None:
+            return value  # type: ignore[no-any-return]
+    return None
+
+
+def sync(dry_run: bool) -> list[str]:
+    lines: list[str] = []
+    for _, value in _each("flowtrack_sync", {"dry_run": dry_run}):
+        lines += [str(line) for line in value or ()]
+    return lines

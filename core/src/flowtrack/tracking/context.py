@@ -57,7 +57,16 @@ def stack() -> tuple[RunState, ...]:
 
 def current() -> RunState | None:
     runs = _stack.get()
-    return runs[-1] if runs else from_environment()
+    if runs:
+        return runs[-1]
+    return from_plugins() or from_environment()
+
+
+def from_plugins() -> RunState | None:
+    """The run a plugin knows this process works for (a PySpark driver's application run)."""
+    from flowtrack.plugins import facade
+
+    return facade.current_run()
 
 
 def from_environment() -> RunState | None:

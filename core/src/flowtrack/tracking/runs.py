@@ -221,7 +221,8 @@ def start_run(
         if state is not None:
             context.push(state)
             return ActiveRun(state)
-    inherited = context.from_environment()
+    # A run a plugin names (a Spark driver's application run) comes before the environment's.
+    inherited = context.from_plugins() or context.from_environment()
     if not active and not nested and inherited is not None and parent_run_id is None:
         # A parent process owns this run: log into it, but leave ending it to the owner.
         context.push(inherited)

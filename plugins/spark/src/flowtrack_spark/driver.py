@@ -1,0 +1,80 @@
+"""In a PySpark driver: the application's run is the run ``flowtrack.log_*`` calls land in.
+
+The listener's events reach the store through the ingest helper, maybe later; the driver does
+not wait for them. It creates the run itself (same id, same fields: whoever is first makes
+it) and logs to it, so a driver started by ``spark-submit`` with only the conf lines, or with
+`flowtrack_spark.configure`, needs no run handling.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import Any
+
+from flowtrack.tracking.context import RunState
+
+from flowtrack_spark import jar, recorder, settings
+
+_lock = threading.Lock()
+# SparkContext object id -> (its run, or None when it is not tracked)
+_known: dict[int, RunState | None] = {}
+
+
+def _active_context() -> Any | None:
+    pyspark = sys.modules.get("pyspark")
+    context_class = getattr(pyspark, "SparkContext", None)
+    return getattr(context_class, "_active_spark_context", None)
+
+
+def current_run() -> RunState | None:
+    sc = _active_context()
+    if sc is None:
+        return None
+    key = id(sc)
+    if key in _known:
+        return _known[key]
+    with _lock:
+        if key not in _known:
+            _known[key] = _start(sc)
+    return _known[key]
+
+
+def _start(sc: Any) -> RunState | None:
+    conf = dict(sc.getConf().getAll())
+    if jar.LISTENER not in conf.get("spark.extraListeners", ""):
+        return None
+    flowtrack_conf = {
+        k[len(settings.PREFIX) :]: v for k, v in conf.items() if k.startswith(settings.PREFIX)
+    }
+    uri = recorder.run_uri(flowtrack_conf)
+    app_id = str(sc.applicationId)
+    run_id = settings.app_run_id(uri, app_id)
+    experiment = flowtrack_conf.get("experiment") or os.environ.get("FLOWTRACK_EXPERIMENT")
+    parent = flowtrack_conf.get("parentRunId") or os.environ.get("FLOWTRACK_RUN_ID") or None
+    item = {
+        "name": conf.get("spark.app.name"),
+        "time": int(sc.startTime),
+        "user": sc.sparkUser(),
+        "flowtrack": flowtrack_conf,
+    }
+    create = recorder.create_run(run_id, app_id, item, experiment or None, parent)
+    recorder.submit(uri, [create])
+    return RunState(
+        run_id=run_id,
+        uri=uri,
+        experiment_id=create["experiment_id"],
+        experiment_name=create["experiment_name"],
+        run_name=create["run_name"],
+        parent_run_id=parent,
+        start_time=create["start_time"],
+        artifact_uri=None,
+        owned=False,
+    )
+
+
+def forget() -> None:
+    """Drop what is known of sessions (tests that stop and start Spark in one process)."""
+    with _lock:
+        _known.clear()

@@ -1,0 +1,140 @@
+package dev.flowtrack.spark;
+
+import java.io.File;
+import java.io.FileOutputStream;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One per JVM: a bounded queue of JSON lines and a daemon thread appending them to the spool
+ * file of the application. Spark's listener bus only ever offers to the queue (never waits):
+ * when the queue is full the event is dropped and counted, and the count is written with the
+ * application's end. Every failure is caught and logged once: tracking never fails Spark.
+ */
+final class Shipper {
+  private static final Object LOCK = new Object();
+  private static Shipper instance;
+
+  private final ArrayBlockingQueue<String> queue;
+  private final AtomicLong dropped = new AtomicLong();
+  private final AtomicLong shipped = new AtomicLong();
+  private final String appId;
+  private final File file;
+  private final Thread thread;
+  private volatile boolean closing;
+  private boolean warned;
+
+  /** The shipper of application ``appId``: a new one when a driver stops its SparkContext and
+   * starts another in the same JVM (each application has its own spool file). */
+  static Shipper get(Settings settings, String appId) {
+    synchronized (LOCK) {
+      if (instance == null || instance.closing || !instance.appId.equals(appId)) {
+        instance = new Shipper(settings, appId);
+      }
+      return instance;
+    }
+  }
+
+  /** The shipper of this JVM if the application listener made one (the SQL listener waits). */
+  static Shipper current() {
+    synchronized (LOCK) {
+      return instance;
+    }
+  }
+
+  private Shipper(Settings settings, String appId) {
+    this.appId = appId;
+    this.queue = new ArrayBlockingQueue<>(Math.max(16, settings.queueSize));
+    File dir = new File(settings.spoolDir);
+    String safe = appId.replaceAll("[^A-Za-z0-9._-]", "_");
+    this.file = new File(dir, safe + ".jsonl");
+    this.thread = new Thread(this::loop, "flowtrack-spark-shipper");
+    this.thread.setDaemon(true);
+    this.thread.start();
+  }
+
+  File file() {
+    return file;
+  }
+
+  long dropped() {
+    return dropped.get();
+  }
+
+  long shipped() {
+    return shipped.get();
+  }
+
+  /** Hand one event over; never blocks. */
+  void offer(Map<String, Object> event) {
+    try {
+      if (!queue.offer(Json.write(event))) {
+        dropped.incrementAndGet();
+      }
+    } catch (RuntimeException e) {
+      warnOnce("could not queue an event", e);
+    }
+  }
+
+  /** Write what is queued, then stop: called at the application's end, bounded in time. */
+  void close(long timeoutMs) {
+    closing = true;
+    try {
+      thread.join(timeoutMs);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void loop() {
+    Writer out = null;
+    List<String> batch = new ArrayList<>();
+    try {
+      file.getParentFile().mkdirs();
+      out = new OutputStreamWriter(new FileOutputStream(file, true), StandardCharsets.UTF_8);
+      while (true) {
+        String first = queue.poll(200, TimeUnit.MILLISECONDS);
+        if (first == null) {
+          if (closing) {
+            break;
+          }
+          continue;
+        }
+        batch.add(first);
+        queue.drainTo(batch, 1000);
+        for (String line : batch) {
+          out.write(line);
+          out.write('\n');
+        }
+        out.flush();
+        shipped.addAndGet(batch.size());
+        batch.clear();
+      }
+    } catch (Exception e) {
+      warnOnce("could not write the spool file " + file, e);
+    } finally {
+      if (out != null) {
+        try {
+          out.close();
+        } catch (Exception e) {
+          warnOnce("could not close the spool file " + file, e);
+        }
+      }
+    }
+  }
+
+  synchronized void warnOnce(String what, Throwable e) {
+    if (!warned) {
+      warned = true;
+      System.err.println("flowtrack: " + what + " (Spark is not affected; further errors are not"
+          + " reported): " + e);
+    }
+  }
+}

@@ -1,0 +1,38 @@
+"""Spark tests: real local Spark (``local[2]``) with the listener jar built once per session.
+
+A Spark JVM takes 10-20 s to start here, so each test module starts at most one in-process
+session, and the spark-submit tests (a JVM each) are few.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+if importlib.util.find_spec("pyspark") is None:
+    pytest.skip("pyspark is not installed (requirements/dev.txt pins it)", allow_module_level=True)
+if shutil.which("javac") is None and not os.environ.get("JAVA_HOME"):
+    pytest.skip("no JDK (javac) to build the listener and run Spark", allow_module_level=True)
+
+# One jar cache for the session: the jar is compiled once (~5 s), as a user's cache would be.
+CACHE = Path(tempfile.mkdtemp(prefix="flowtrack-spark-cache-"))
+
+
+@pytest.fixture(autouse=True)
+def _jar_cache(ft_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWTRACK_SPARK_CACHE", str(CACHE))
+
+
+@pytest.fixture(scope="session")
+def listener_jar() -> Iterator[Path]:
+    from flowtrack_spark import jar
+
+    os.environ["FLOWTRACK_SPARK_CACHE"] = str(CACHE)
+    yield jar.build()
+    shutil.rmtree(CACHE, ignore_errors=True)
