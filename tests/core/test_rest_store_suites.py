@@ -18,6 +18,7 @@ from tests.core.test_comments import *  # noqa: F403
 from tests.core.test_lineage import *  # noqa: F403
 from tests.core.test_models_runs import *  # noqa: F403
 from tests.core.test_registry import *  # noqa: F403
+from tests.core.test_registry_links import *  # noqa: F403
 from tests.core.test_registry_races import *  # noqa: F403
 from tests.core.test_tracking_api import *  # noqa: F403
 
