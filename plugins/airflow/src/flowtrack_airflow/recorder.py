@@ -63,12 +63,6 @@ def _text(value: Any) -> str:
     return "" if value is None else str(getattr(value, "value", value))
 
 
-def _user() -> str:
-    from flowtrack.tracking.runs import _user
-
-    return _user()
-
-
 def _experiment(settings: Settings, dag_id: str) -> dict[str, str | None]:
     name = settings.experiment_for(dag_id)
     if name.isdigit():
@@ -94,20 +88,11 @@ def _state(
 
 def _create(state: RunState, ref: dict[str, Any], tags: dict[str, str]) -> Event:
     from flowtrack.plugins import facade
+    from flowtrack.tracking.runs import create_event
 
-    return {
-        "op": "create_run",
-        "run_id": state.run_id,
-        "experiment_id": state.experiment_id,
-        "experiment_name": state.experiment_name,
-        "run_name": state.run_name,
-        "parent_run_id": state.parent_run_id,
-        "start_time": state.start_time,
-        "user_id": _user(),
-        "source_type": SOURCE,
-        "source_ref": ref,
-        "tags": {**_context_tags(facade.run_context()), **_bounded(tags)},
-    }
+    return create_event(
+        state, SOURCE, ref, {**_context_tags(facade.run_context()), **_bounded(tags)}
+    )
 
 
 def _context_tags(found: dict[str, str]) -> dict[str, str]:
