@@ -191,12 +191,9 @@ public class FlowtrackListener extends SparkListener {
     try {
       Map<String, Object> e = event("app_end", out);
       e.put("time", end.time());
-      e.put("dropped", out.dropped());
-      e.put("shipped", out.shipped());
-      out.offer(e);
       // Bounded: the spool must hold the end before the JVM exits, but Spark's exit waits
-      // at most this long for it.
-      out.close(5000);
+      // at most this long for it. The shipper adds the final counts.
+      out.finish(e, 5000);
     } catch (Throwable t) {
       warn("application end", t);
     }
