@@ -7,6 +7,7 @@ never holds Spark up. One in-process Spark JVM for the module: two applications 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -154,3 +155,27 @@ def test_full_queue_drops_and_counts_and_spark_runs_on(env: Env) -> None:
     # Each job gives a stage, a job and a query event at least: 30 offered, one queued.
     assert dropped >= 20
     assert shipped >= 3  # the start, the first job's events, the queued one, the end
+
+
+def test_driver_exception_outside_a_job_fails_the_run(env: Env) -> None:
+    # configure() installed flowtrack's hook: an uncaught exception in the driver, after
+    # its jobs succeeded, reaches the listener before the JVM stops the context. Calling
+    # sys.excepthook is what the interpreter does with such an exception.
+    spark = session(env, "driver-fails")
+    try:
+        run_id = app_run_id(env.server.url, spark.sparkContext.applicationId)
+        assert spark.range(3).count() == 3
+        error = ValueError("the driver gave up after its jobs")
+        sys.excepthook(ValueError, error, None)
+    finally:
+        spark.stop()
+
+    client = flowtrack.Client(env.server.url)
+
+    def ended() -> Any:
+        run = client.get_run(run_id)
+        return run if run.info.status != "RUNNING" else None
+
+    run = wait_for(ended, timeout=90, what="the run to end")
+    assert run.info.status == "FAILED"
+    assert run.data.tags["flowtrack.error"] == "ValueError: the driver gave up after its jobs"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from types import TracebackType
 from typing import Any
 
 from flowtrack.tracking.context import RunState
@@ -45,6 +46,7 @@ def _start(sc: Any) -> RunState | None:
     conf = dict(sc.getConf().getAll())
     if jar.LISTENER not in conf.get("spark.extraListeners", ""):
         return None
+    install_excepthook()
     flowtrack_conf = {
         k[len(settings.PREFIX) :]: v for k, v in conf.items() if k.startswith(settings.PREFIX)
     }
@@ -78,3 +80,36 @@ def forget() -> None:
     """Drop what is known of sessions (tests that stop and start Spark in one process)."""
     with _lock:
         _known.clear()
+
+
+_hooked = False
+
+
+def install_excepthook() -> None:
+    """Tell the listener when this driver dies of an uncaught exception, so the application's
+    run ends FAILED: the JVM stops the SparkContext after Python has exited, and no Spark
+    event carries the reason. Chained before the hook in place; installed once."""
+    global _hooked
+    with _lock:
+        if _hooked:
+            return
+        _hooked = True
+        previous = sys.excepthook
+
+    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        report_failure(f"{kind.__name__}: {value}")
+        previous(kind, value, tb)
+
+    sys.excepthook = hook
+
+
+def report_failure(message: str) -> None:
+    """Hand ``message`` to the listener in this driver's JVM, if the session has one."""
+    sc = _active_context()
+    if sc is None:
+        return
+    try:
+        if jar.LISTENER in (sc.getConf().get("spark.extraListeners") or ""):
+            sc._jvm.dev.flowtrack.spark.FlowtrackListener.driverFailed(message[:4000])
+    except Exception:  # the driver is dying of its own error: add none
+        return
