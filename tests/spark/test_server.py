@@ -48,13 +48,47 @@ def env(listener_jar: Path) -> Iterator[Env]:
         try:
             yield Env(server, folder)
         finally:
+            _stop_jvm()
             os.environ.clear()
             os.environ.update(saved)
+
+
+def _forget_flowtrack_options() -> None:
+    """PySpark keeps a builder's options as system properties of the driver's JVM, and every
+    later session in the process inherits them: drop this module's (the server's URI, a tiny
+    queue) so that the next session, here or in another module, starts without them."""
+    from pyspark import SparkContext
+
+    jvm = SparkContext._jvm
+    if jvm is None:
+        return
+    names = [str(n) for n in jvm.System.getProperties().stringPropertyNames()]
+    for name in names:
+        if name.startswith("spark.flowtrack."):
+            jvm.System.clearProperty(name)
+
+
+def _stop_jvm() -> None:
+    """End this module's JVM: it keeps the environment it started with (no tracking URI,
+    this module's home), which a later module's session in this process must not inherit."""
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    gateway.shutdown()
+    proc = getattr(gateway, "proc", None)
+    if proc is not None:
+        proc.stdin.close()  # the gateway JVM exits when its stdin closes
+        proc.wait(timeout=60)
+    SparkContext._gateway = None
+    SparkContext._jvm = None
 
 
 def session(env: Env, name: str, **extra: str) -> Any:
     from pyspark.sql import SparkSession
 
+    _forget_flowtrack_options()
     builder = SparkSession.builder.master("local[2]").appName(name)
     builder = configure(
         builder.config("spark.ui.enabled", "false"),
@@ -66,15 +100,15 @@ def session(env: Env, name: str, **extra: str) -> Any:
     return builder.getOrCreate()
 
 
-def finished_run(client: Any, run_id: str) -> Any:
-    def finished() -> Any:
+def ended_run(client: Any, run_id: str) -> Any:
+    def ended() -> Any:
         try:
             run = client.get_run(run_id)
         except Exception:  # not on the server yet
             return None
-        return run if run.info.status == "FINISHED" else None
+        return run if run.info.status != "RUNNING" else None
 
-    return wait_for(finished, timeout=90, what=f"run {run_id} to finish on the server")
+    return wait_for(ended, timeout=90, what=f"run {run_id} to end on the server")
 
 
 def test_application_is_recorded_on_the_server(env: Env) -> None:
@@ -91,7 +125,8 @@ def test_application_is_recorded_on_the_server(env: Env) -> None:
         spark.stop()
 
     client = flowtrack.Client(env.server.url)
-    run = finished_run(client, run_id)
+    run = ended_run(client, run_id)
+    assert run.info.status == "FINISHED"
     assert run.info.source_type == "spark"
     assert run.info.run_name == "to-server"
     assert run.data.tags["spark.app_name"] == "to-server"
@@ -149,7 +184,8 @@ def test_full_queue_drops_and_counts_and_spark_runs_on(env: Env) -> None:
     assert counts == list(range(1, 11))
 
     client = flowtrack.Client(env.server.url)
-    run = finished_run(client, run_id)  # the end event is never dropped
+    run = ended_run(client, run_id)  # the end event is never dropped
+    assert run.info.status == "FINISHED"
     dropped = int(run.data.tags["spark.events_dropped"])
     shipped = int(run.data.tags["spark.events_shipped"])
     # Each job gives a stage, a job and a query event at least: 30 offered, one queued.
@@ -170,12 +206,6 @@ def test_driver_exception_outside_a_job_fails_the_run(env: Env) -> None:
     finally:
         spark.stop()
 
-    client = flowtrack.Client(env.server.url)
-
-    def ended() -> Any:
-        run = client.get_run(run_id)
-        return run if run.info.status != "RUNNING" else None
-
-    run = wait_for(ended, timeout=90, what="the run to end")
+    run = ended_run(flowtrack.Client(env.server.url), run_id)
     assert run.info.status == "FAILED"
     assert run.data.tags["flowtrack.error"] == "ValueError: the driver gave up after its jobs"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import weakref
 from types import TracebackType
 from typing import Any
 
@@ -19,8 +20,10 @@ from flowtrack.tracking.context import RunState
 from flowtrack_spark import jar, recorder, settings
 
 _lock = threading.Lock()
-# SparkContext object id -> (its run, or None when it is not tracked)
-_known: dict[int, RunState | None] = {}
+# SparkContext object id -> (the context, its run or None when it is not tracked). The weak
+# reference tells a live context from a stopped one whose id Python has since reused: its
+# run is not the new application's.
+_known: dict[int, tuple[weakref.ref[Any], RunState | None]] = {}
 
 
 def _active_context() -> Any | None:
@@ -34,12 +37,14 @@ def current_run() -> RunState | None:
     if sc is None:
         return None
     key = id(sc)
-    if key in _known:
-        return _known[key]
+    entry = _known.get(key)
+    if entry is not None and entry[0]() is sc:
+        return entry[1]
     with _lock:
-        if key not in _known:
-            _known[key] = _start(sc)
-    return _known[key]
+        entry = _known.get(key)
+        if entry is None or entry[0]() is not sc:
+            entry = _known[key] = (weakref.ref(sc), _start(sc))
+    return entry[1]
 
 
 def _start(sc: Any) -> RunState | None:
@@ -83,6 +88,7 @@ def forget() -> None:
 
 
 _hooked = False
+_hook_lock = threading.Lock()  # not _lock: _start (which installs the hook) runs under it
 
 
 def install_excepthook() -> None:
@@ -90,7 +96,7 @@ def install_excepthook() -> None:
     run ends FAILED: the JVM stops the SparkContext after Python has exited, and no Spark
     event carries the reason. Chained before the hook in place; installed once."""
     global _hooked
-    with _lock:
+    with _hook_lock:
         if _hooked:
             return
         _hooked = True
