@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import weakref
+from types import TracebackType
 from typing import Any
 
 from flowtrack.tracking.context import RunState
@@ -18,8 +20,10 @@ from flowtrack.tracking.context import RunState
 from flowtrack_spark import jar, recorder, settings
 
 _lock = threading.Lock()
-# SparkContext object id -> (its run, or None when it is not tracked)
-_known: dict[int, RunState | None] = {}
+# SparkContext object id -> (the context, its run or None when it is not tracked). The weak
+# reference tells a live context from a stopped one whose id Python has since reused: its
+# run is not the new application's.
+_known: dict[int, tuple[weakref.ref[Any], RunState | None]] = {}
 
 
 def _active_context() -> Any | None:
@@ -33,18 +37,21 @@ def current_run() -> RunState | None:
     if sc is None:
         return None
     key = id(sc)
-    if key in _known:
-        return _known[key]
+    entry = _known.get(key)
+    if entry is not None and entry[0]() is sc:
+        return entry[1]
     with _lock:
-        if key not in _known:
-            _known[key] = _start(sc)
-    return _known[key]
+        entry = _known.get(key)
+        if entry is None or entry[0]() is not sc:
+            entry = _known[key] = (weakref.ref(sc), _start(sc))
+    return entry[1]
 
 
 def _start(sc: Any) -> RunState | None:
     conf = dict(sc.getConf().getAll())
     if jar.LISTENER not in conf.get("spark.extraListeners", ""):
         return None
+    install_excepthook()
     flowtrack_conf = {
         k[len(settings.PREFIX) :]: v for k, v in conf.items() if k.startswith(settings.PREFIX)
     }
@@ -78,3 +85,37 @@ def forget() -> None:
     """Drop what is known of sessions (tests that stop and start Spark in one process)."""
     with _lock:
         _known.clear()
+
+
+_hooked = False
+_hook_lock = threading.Lock()  # not _lock: _start (which installs the hook) runs under it
+
+
+def install_excepthook() -> None:
+    """Tell the listener when this driver dies of an uncaught exception, so the application's
+    run ends FAILED: the JVM stops the SparkContext after Python has exited, and no Spark
+    event carries the reason. Chained before the hook in place; installed once."""
+    global _hooked
+    with _hook_lock:
+        if _hooked:
+            return
+        _hooked = True
+        previous = sys.excepthook
+
+    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        report_failure(f"{kind.__name__}: {value}")
+        previous(kind, value, tb)
+
+    sys.excepthook = hook
+
+
+def report_failure(message: str) -> None:
+    """Hand ``message`` to the listener in this driver's JVM, if the session has one."""
+    sc = _active_context()
+    if sc is None:
+        return
+    try:
+        if jar.LISTENER in (sc.getConf().get("spark.extraListeners") or ""):
+            sc._jvm.dev.flowtrack.spark.FlowtrackListener.driverFailed(message[:4000])
+    except Exception:  # the driver is dying of its own error: add none
+        return

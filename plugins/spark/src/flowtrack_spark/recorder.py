@@ -229,6 +229,8 @@ def _app_end(item: dict[str, Any], progress: Progress) -> list[Event]:
         _tag(progress.run_id, "spark.events_dropped", int(item.get("dropped") or 0)),
         _tag(progress.run_id, "spark.events_shipped", int(item.get("shipped") or 0)),
     ]
+    if item.get("error"):  # the driver's own uncaught exception, after or outside any job
+        progress.error = str(item["error"])[:_ERROR_CHARS]
     status = "FINISHED"
     if progress.error:
         status = "FAILED"

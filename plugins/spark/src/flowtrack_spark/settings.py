@@ -138,6 +138,9 @@ def configure(builder: Any, experiment: str | None = None, tracking_uri: str | N
     except jar.JarError as exc:
         log.warning("flowtrack: Spark tracking is off: %s", exc)
         return builder
+    from flowtrack_spark import driver  # here: driver imports this module
+
+    driver.install_excepthook()
     existing = getattr(builder, "_options", {})
     for key, value in conf(path, experiment, tracking_uri).items():
         builder = builder.config(key, _merged(existing.get(key), value) if key in LISTS else value)

@@ -32,6 +32,10 @@ public class FlowtrackListener extends SparkListener {
     "shuffle_write_bytes", "shuffle_write_records", "memory_spilled_bytes", "disk_spilled_bytes",
     "peak_execution_memory_bytes"};
 
+  // Set through py4j by a Python driver's uncaught-exception hook (flowtrack_spark.driver):
+  // a driver failing outside any Spark job is something no Spark event tells.
+  private static volatile String driverError;
+
   private final Settings settings;
   private volatile Shipper shipper;
   private final Map<Integer, Integer> stageToJob = new ConcurrentHashMap<>();
@@ -182,6 +186,11 @@ public class FlowtrackListener extends SparkListener {
     }
   }
 
+  /** The driver failed with ``message``: the application's run ends FAILED with it. */
+  public static void driverFailed(String message) {
+    driverError = message;
+  }
+
   @Override
   public void onApplicationEnd(SparkListenerApplicationEnd end) {
     Shipper out = shipper;
@@ -191,12 +200,14 @@ public class FlowtrackListener extends SparkListener {
     try {
       Map<String, Object> e = event("app_end", out);
       e.put("time", end.time());
-      e.put("dropped", out.dropped());
-      e.put("shipped", out.shipped());
-      out.offer(e);
+      String failed = driverError;
+      if (failed != null) {
+        driverError = null; // a next application in this JVM starts clean
+        e.put("error", failed);
+      }
       // Bounded: the spool must hold the end before the JVM exits, but Spark's exit waits
-      // at most this long for it.
-      out.close(5000);
+      // at most this long for it. The shipper adds the final counts.
+      out.finish(e, 5000);
     } catch (Throwable t) {
       warn("application end", t);
     }

@@ -29,6 +29,9 @@ final class Shipper {
   private final File file;
   private final Thread thread;
   private volatile boolean closing;
+  // The application's end, written after the queue: it carries the drop count, so it must
+  // never be dropped itself, however full the queue is.
+  private volatile Map<String, Object> last;
   private boolean warned;
 
   /** The shipper of application ``appId``: a new one when a driver stops its SparkContext and
@@ -51,7 +54,7 @@ final class Shipper {
 
   private Shipper(Settings settings, String appId) {
     this.appId = appId;
-    this.queue = new ArrayBlockingQueue<>(Math.max(16, settings.queueSize));
+    this.queue = new ArrayBlockingQueue<>(Math.max(1, settings.queueSize));
     File dir = new File(settings.spoolDir);
     String safe = appId.replaceAll("[^A-Za-z0-9._-]", "_");
     this.file = new File(dir, safe + ".jsonl");
@@ -83,8 +86,10 @@ final class Shipper {
     }
   }
 
-  /** Write what is queued, then stop: called at the application's end, bounded in time. */
-  void close(long timeoutMs) {
+  /** Write what is queued, then ``end`` (with the final counts), then stop: called at the
+   * application's end, bounded in time. */
+  void finish(Map<String, Object> end, long timeoutMs) {
+    last = end;
     closing = true;
     try {
       thread.join(timeoutMs);
@@ -103,6 +108,7 @@ final class Shipper {
         String first = queue.poll(200, TimeUnit.MILLISECONDS);
         if (first == null) {
           if (closing) {
+            writeLast(out);
             break;
           }
           continue;
@@ -127,6 +133,18 @@ final class Shipper {
           warnOnce("could not close the spool file " + file, e);
         }
       }
+    }
+  }
+
+  private void writeLast(Writer out) throws java.io.IOException {
+    Map<String, Object> end = last;
+    if (end != null) {
+      end.put("dropped", dropped.get());
+      end.put("shipped", shipped.get() + 1);
+      out.write(Json.write(end));
+      out.write('\n');
+      out.flush();
+      shipped.incrementAndGet();
     }
   }
 
