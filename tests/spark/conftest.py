@@ -7,6 +7,7 @@ session, and the spark-submit tests (a JVM each) are few.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import shutil
 import tempfile
@@ -36,3 +37,12 @@ def listener_jar() -> Iterator[Path]:
     os.environ["FLOWTRACK_SPARK_CACHE"] = str(CACHE)
     yield jar.build()
     shutil.rmtree(CACHE, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quiet_py4j_at_exit() -> Iterator[None]:
+    # py4j's connections log "Closing down clientserver connection" from __del__ at interpreter
+    # exit, after pytest has closed the streams it captured: a "--- Logging error ---" traceback
+    # at the end of every run. Nothing is lost by not logging it.
+    yield
+    logging.getLogger("py4j").setLevel(logging.WARNING)
