@@ -23,6 +23,7 @@ from typing import Any, TypeGuard
 
 from flowtrack import config
 
+from flowtrack_k8s import annotations as names
 from flowtrack_k8s import identity
 
 log = logging.getLogger("flowtrack.k8s")
@@ -36,10 +37,10 @@ _CONTAINER_LISTS = ("initContainers", "containers")
 
 # The label and annotations read and written here: the names `flowtrack_k8s.annotations`
 # (the watcher's parser) reads.
-TRACK_LABEL = "flowtrack.dev/track"
-RUN_ID_ANNOTATION = "flowtrack.dev/run-id"
-EXPERIMENT_ANNOTATION = "flowtrack.dev/experiment"
-PARENT_ANNOTATION = "flowtrack.dev/parent-run-id"
+TRACK_LABEL = names.TRACK_LABEL
+RUN_ID_ANNOTATION = names.RUN_ID
+EXPERIMENT_ANNOTATION = names.EXPERIMENT
+PARENT_ANNOTATION = names.PARENT_RUN_ID
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 _SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
