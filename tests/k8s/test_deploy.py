@@ -189,8 +189,7 @@ def test_the_watcher_deployment_uses_options_the_watch_command_has() -> None:
     from flowtrack_k8s.cli import k8s
 
     watch = k8s.commands.get("watch")
-    if watch is None:
-        pytest.skip("flowtrack k8s watch is not on this branch (it comes with the watcher)")
+    assert watch is not None, "flowtrack k8s has no watch command"
     (container,) = named("Deployment", "flowtrack-watcher")["spec"]["template"]["spec"][
         "containers"
     ]

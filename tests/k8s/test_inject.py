@@ -249,12 +249,7 @@ def test_a_real_api_server_accepts_the_injected_job_and_runs_the_webhook() -> No
 
 
 def _stand_in(request: pytest.FixtureRequest) -> tuple[Any, str, Any]:
-    """The watcher branch's stand-in API server, namespace and watcher starter (fixtures of
-    tests/k8s/conftest.py), or a skip where they are not (this branch before the merge)."""
-    try:
-        import tests.k8s.apiserver  # noqa: F401
-    except ImportError:
-        pytest.skip("the stand-in API server (tests/k8s/apiserver.py) comes with the watcher")
+    """The stand-in API server, namespace and watcher starter (tests/k8s/conftest.py)."""
     names = ("cluster", "namespace", "start_watcher")
     cluster, namespace, start_watcher = (request.getfixturevalue(n) for n in names)
     return cluster, namespace, start_watcher
