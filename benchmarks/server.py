@@ -45,6 +45,7 @@ from server_common import (
     Row,
     check,
     clean_environment,
+    finished_run_events,
     flowtrack_client,
     now_ms,
     paired,
@@ -359,33 +360,8 @@ def _fill_flowtrack(n: int, url: str) -> str:
     for first in range(0, n, 500):
         events: list[dict[str, Any]] = []
         for i in range(first, min(n, first + 500)):
-            run_id = f"{i:032x}"
-            events.append(
-                {
-                    "op": "create_run",
-                    "run_id": run_id,
-                    "experiment_id": experiment_id,
-                    "run_name": f"r{i}",
-                    "start_time": stamp + i,
-                    "tags": {},
-                }
-            )
-            events.append(
-                {
-                    "op": "metrics",
-                    "run_id": run_id,
-                    "values": values[i],
-                    "timestamp": stamp,
-                    "step": 0,
-                }
-            )
-            events += [
-                {"op": "param", "run_id": run_id, "key": f"p{j}", "value": str(j)}
-                for j in range(10)
-            ]
-            events.append(
-                {"op": "update_run", "run_id": run_id, "status": "FINISHED", "end_time": stamp + i}
-            )
+            params = {f"p{j}": str(j) for j in range(10)}
+            events += finished_run_events(experiment_id, i, stamp, values[i], params, {})
         check(not store.apply_events(events), "flowtrack refused set-up events")
     return experiment_id
 

@@ -70,6 +70,38 @@ class Row:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
+def finished_run_events(
+    experiment_id: str,
+    i: int,
+    stamp: int,
+    metrics: dict[str, float],
+    params: dict[str, str],
+    tags: dict[str, str],
+    duration_ms: int = 0,
+) -> list[dict[str, Any]]:
+    """The events of set-up run number ``i``: created at ``stamp + i`` with ``tags``, its
+    metrics at step 0, its params, then FINISHED ``duration_ms`` later."""
+    run_id = f"{i:032x}"
+    return [
+        {
+            "op": "create_run",
+            "run_id": run_id,
+            "experiment_id": experiment_id,
+            "run_name": f"r{i}",
+            "start_time": stamp + i,
+            "tags": tags,
+        },
+        {"op": "metrics", "run_id": run_id, "values": metrics, "timestamp": stamp, "step": 0},
+        *({"op": "param", "run_id": run_id, "key": k, "value": v} for k, v in params.items()),
+        {
+            "op": "update_run",
+            "run_id": run_id,
+            "status": "FINISHED",
+            "end_time": stamp + i + duration_ms,
+        },
+    ]
+
+
 def check(condition: bool, message: str) -> None:
     if not condition:
         raise SystemExit(f"benchmark check failed: {message}")

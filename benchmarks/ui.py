@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from server_common import check, clean_environment, now_ms, server
+from server_common import check, clean_environment, finished_run_events, now_ms, server
 
 PAGE = 100  # the UI's page size
 N_PARAMS = 20
@@ -40,6 +40,9 @@ CASES = {
     "sorted by a metric": (None, ["metrics.m3 DESC"]),
     "filtered and sorted": ("metrics.m3 > 0.5 and params.p1 = 'v1'", ["metrics.m7 DESC"]),
 }
+
+
+TAGS = {"team": "ml", "flowtrack.host": "bench"}
 
 
 def _values(n: int) -> list[dict[str, float]]:
@@ -62,37 +65,8 @@ def _fill_flowtrack(n: int) -> Callable[[Path, str], None]:
         for first in range(0, n, 500):
             events: list[dict[str, Any]] = []
             for i in range(first, min(n, first + 500)):
-                run_id = f"{i:032x}"
-                events.append(
-                    {
-                        "op": "create_run",
-                        "run_id": run_id,
-                        "experiment_id": experiment_id,
-                        "run_name": f"r{i}",
-                        "start_time": stamp + i,
-                        "tags": {"team": "ml", "flowtrack.host": "bench"},
-                    }
-                )
-                events.append(
-                    {
-                        "op": "metrics",
-                        "run_id": run_id,
-                        "values": values[i],
-                        "timestamp": stamp,
-                        "step": 0,
-                    }
-                )
-                events += [
-                    {"op": "param", "run_id": run_id, "key": k, "value": v}
-                    for k, v in _params(i).items()
-                ]
-                events.append(
-                    {
-                        "op": "update_run",
-                        "run_id": run_id,
-                        "status": "FINISHED",
-                        "end_time": stamp + i + 5,
-                    }
+                events += finished_run_events(
+                    experiment_id, i, stamp, values[i], _params(i), TAGS, duration_ms=5
                 )
             check(not store.apply_events(events), "flowtrack refused set-up events")
         _fill_pipelines(store, stamp)
