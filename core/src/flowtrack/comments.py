@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flowtrack.errors import InvalidInputError
+from flowtrack.validation import validate_positive_int
 
 RUN, DATASET_VERSION, MODEL_VERSION = "run", "dataset_version", "model_version"
 TARGET_KINDS = (RUN, DATASET_VERSION, MODEL_VERSION)
@@ -96,13 +97,7 @@ def validate_body(body: Any) -> str:
 
 
 def validate_comment_id(comment_id: Any) -> int:
-    if isinstance(comment_id, bool):
-        raise InvalidInputError("comment_id", comment_id, "must be a positive integer")
-    if isinstance(comment_id, str) and comment_id.strip().isdigit():
-        comment_id = int(comment_id.strip())
-    if not isinstance(comment_id, int) or not 1 <= comment_id < 2**53:
-        raise InvalidInputError("comment_id", comment_id, "must be a positive integer")
-    return comment_id
+    return validate_positive_int(comment_id, "comment_id", 2**53)
 
 
 def comment_to_dict(c: Comment) -> dict[str, Any]:

@@ -141,6 +141,23 @@ def validate_experiment_name(name: Any) -> str:
 _RUN_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
+def validate_positive_int(value: Any, field: str, upper: int, example: str = "") -> int:
+    """A positive integer below ``upper``, given as an int or a str of digits (MLflow's clients
+    send ids and version numbers as strings); ``example`` ends the error message."""
+    problem = "must be a positive integer" + example
+    if isinstance(value, bool):
+        raise InvalidInputError(field, value, problem)
+    if isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    elif isinstance(value, int):
+        number = value
+    else:
+        raise InvalidInputError(field, value, problem)
+    if not 1 <= number < upper:
+        raise InvalidInputError(field, value, problem)
+    return number
+
+
 def validate_run_id(run_id: Any) -> str:
     if not isinstance(run_id, str) or not _RUN_ID_RE.match(run_id):
         raise InvalidInputError("run_id", run_id, "must be 32 lowercase hex characters")

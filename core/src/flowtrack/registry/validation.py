@@ -11,6 +11,7 @@ from typing import Any
 
 from flowtrack.errors import InvalidInputError
 from flowtrack.registry.entities import Stage
+from flowtrack.validation import validate_positive_int
 
 MAX_MODEL_NAME_LENGTH = 256
 MAX_ALIAS_LENGTH = 255
@@ -48,17 +49,7 @@ def validate_model_name(name: Any, field: str = "model name") -> str:
 
 def validate_version(version: Any, field: str = "version") -> int:
     """A version number, given as an int (flowtrack) or a str (MLflow): a positive integer."""
-    if isinstance(version, bool):
-        raise InvalidInputError(field, version, "must be a positive integer such as 1 or '1'")
-    if isinstance(version, int):
-        number = version
-    elif isinstance(version, str) and version.strip().isdigit():
-        number = int(version.strip())
-    else:
-        raise InvalidInputError(field, version, "must be a positive integer such as 1 or '1'")
-    if not 1 <= number < 2**31:
-        raise InvalidInputError(field, version, "must be a positive integer such as 1 or '1'")
-    return number
+    return validate_positive_int(version, field, 2**31, " such as 1 or '1'")
 
 
 def validate_alias(alias: Any) -> str:
