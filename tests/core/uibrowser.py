@@ -123,3 +123,26 @@ def shot(page: Any, name: str) -> Path:
     path = SHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def lineage_nodes(page: Any) -> set[str]:
+    # The graph is fetched when its card scrolls into view.
+    page.locator(".lineage-card").scroll_into_view_if_needed()
+    graph = page.locator("#lineage-graph")
+    graph.wait_for()
+    return {n.get_attribute("data-node") for n in graph.locator("a.node").all()}
+
+
+def refused_alias(page: Any, version: int, alias: str, expected: str, screenshot: str) -> str:
+    """Set an alias from the model page that the server refuses: the dialog stays open with
+    the server's message (which must hold ``expected``); its text."""
+    row = page.locator(f"#versions tr[data-version='{version}']")
+    row.get_by_role("button", name="Set alias").click()
+    page.get_by_label("Alias", exact=True).fill(alias)
+    page.locator("dialog button[type=submit]").click()
+    error = page.locator("dialog .form-error")
+    error.filter(has_text=expected).wait_for()
+    text: str = error.inner_text()
+    shot(page, screenshot)
+    page.get_by_role("button", name="Cancel").click()
+    return text
