@@ -121,6 +121,37 @@ def test_concurrent_first_start_migrates_once(
     } <= tables
 
 
+def test_switching_to_wal_waits_out_a_lock_sqlite_does_not_wait_for() -> None:
+    """SQLite answers "database is locked" at once, without its busy timeout, to a connection
+    switching a new file to WAL while another process's first start holds the lock (seen in CI
+    as one of eight first starts failing). The switch retries until the holder is done; any
+    other error still raises."""
+    import sqlite3
+
+    from flowtrack.store.sql.engine import _enable_wal
+
+    class Cursor:
+        def __init__(self, failures: int, message: str) -> None:
+            self.failures, self.message, self.statements = failures, message, []
+
+        def execute(self, sql: str) -> Cursor:
+            self.statements.append(sql)
+            if sql == "PRAGMA journal_mode=WAL" and self.failures:
+                self.failures -= 1
+                raise sqlite3.OperationalError(self.message)
+            return self
+
+        def fetchone(self) -> tuple[str]:
+            return ("delete",)
+
+    locked = Cursor(failures=3, message="database is locked")
+    _enable_wal(locked)
+    assert locked.statements.count("PRAGMA journal_mode=WAL") == 4
+    broken = Cursor(failures=1, message="disk I/O error")
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        _enable_wal(broken)
+
+
 def test_migrations_match_the_schema(ft_home: Path) -> None:
     """The Alembic revisions build exactly the tables of schema.py."""
     from alembic.autogenerate import compare_metadata

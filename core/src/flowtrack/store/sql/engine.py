@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sqlite3
+import time
 import weakref
 from typing import Any
 
@@ -55,7 +57,7 @@ def _sqlite_engine(uri: str) -> Engine:
         # Take over transaction control from pysqlite so BEGIN IMMEDIATE can be used below.
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _enable_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -70,6 +72,24 @@ def _sqlite_engine(uri: str) -> Engine:
             conn.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def _enable_wal(cursor: Any) -> None:
+    # WAL is a property of the file, so only the first connection to a new database switches
+    # it. The switch needs the exclusive lock, and SQLite reports "database is locked" at once
+    # instead of waiting the busy timeout when another process (a concurrent first start) holds
+    # it, so wait here for the holder to finish, then see the mode it set.
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
