@@ -63,6 +63,55 @@ def test_subprocess_nested_run_is_a_child_and_does_not_end_the_parent() -> None:
     assert [c.info.run_id for c in flowtrack.Client().get_children(run.info.run_id)] == [child_id]
 
 
+def test_a_process_handed_a_run_its_owner_has_not_recorded_yet_loses_nothing(
+    ft_home: Path, tmp_path: Path
+) -> None:
+    """A pod started while the Kubernetes watcher was down, or a child process that outran
+    its parent's writer: its events make a provisional run that the owner's create (here
+    sent later, as the watcher would) completes. Nothing is refused."""
+    import uuid
+
+    from flowtrack.tracking.context import RunState
+    from flowtrack.tracking.runs import create_event
+    from flowtrack.tracking.stores import get_store
+
+    run_id = uuid.uuid4().hex
+    report = tmp_path / "report.txt"
+    report.write_text("done")
+    env = {**os.environ, "FLOWTRACK_RUN_ID": run_id, "FLOWTRACK_EXPERIMENT": "churn"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import flowtrack\n"
+            "flowtrack.log_metric('loss', 0.25, step=3)\n"
+            "flowtrack.log_param('alpha', '0.5')\n"
+            f"flowtrack.log_artifact({str(report)!r})\n",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "not logged" not in done.stderr, done.stderr
+    uri = flowtrack.get_tracking_uri()
+    owner = RunState(run_id, uri, None, "churn", "train-churn", None, 1234, None)
+    store = get_store(uri)
+    assert list(store.apply_events([create_event(owner, "k8s", {"job": "train-churn"}, {})])) == []
+    run = flowtrack.Client().get_run(run_id)
+    assert (run.info.run_name, run.info.source_type, run.info.start_time) == (
+        "train-churn",
+        "k8s",
+        1234,
+    )
+    assert run.data.metrics == {"loss": 0.25} and run.data.params == {"alpha": "0.5"}
+    assert [a.path for a in flowtrack.Client().list_artifacts(run_id)] == ["report.txt"]
+    assert flowtrack.Client().get_experiment(run.info.experiment_id).name == "churn"
+    assert not list((ft_home / "spool").glob("*/rejected.jsonl"))
+
+
 def test_git_and_host_context_tags(tmp_path: Path, monkeypatch: object) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()

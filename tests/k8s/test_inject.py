@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import flowtrack
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -280,3 +281,32 @@ def test_injected_job_through_the_watcher_and_a_container(
     ended = ended_run(job, "churn")
     assert ended.info.run_id == run.info.run_id and ended.info.status == "FINISHED"
     assert ended.data.metrics["loss"] == 0.25
+
+
+def test_a_container_that_logs_before_the_watcher_saw_its_job_loses_nothing(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """The watcher is down (not started yet) while the Job's container logs: its events make
+    a provisional run, kept in the store; the watcher, once up, records the Job into that same
+    run (source k8s, the Job's name and tags) and ends it. Stand-in API server as above."""
+    from flowtrack import config
+
+    cluster, namespace, start_watcher = _stand_in(request)
+    from tests.k8s.helpers import ended_run
+
+    out, _ = invoke("-", "--tracking-uri", config.get_tracking_uri(), input=MANIFEST)
+    injected = docs(out)[0]
+    annotations = injected["metadata"]["annotations"]
+    job = cluster.create_job("train-churn", namespace, annotations=annotations)
+    pod = cluster.start_pod(job)
+    run_container(env_of(injected["spec"]["template"]["spec"]["containers"][0]), tmp_path)
+    early = flowtrack.Client().get_run(annotations[patch.RUN_ID_ANNOTATION])
+    assert early.info.source_type == "pending" and early.data.metrics == {"loss": 0.25}
+    start_watcher()
+    cluster.end_pod(pod, 0)
+    cluster.finish_job(job)
+    ended = ended_run(job, "churn")
+    assert ended.info.run_id == early.info.run_id and ended.info.status == "FINISHED"
+    assert (ended.info.source_type, ended.info.run_name) == ("k8s", "train-churn")
+    assert ended.data.metrics["loss"] == 0.25 and ended.data.tags["k8s.job"] == "train-churn"
+    assert not list((tmp_path / "container-home" / "spool").glob("*/rejected.jsonl"))

@@ -42,6 +42,9 @@ class SourceType(enum.StrEnum):
     PREFECT = "prefect"
     SPARK = "spark"
     K8S = "k8s"
+    # Made by a process that logged to a run id it was handed before the run's owner (an
+    # orchestrator's adapter) recorded it; the owner's create_run completes it.
+    PENDING = "pending"
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,9 @@ Events are plain JSON-able dicts so a spool written by one flowtrack version can
 another process later. Ops:
 
 - ``create_run``: run_id, experiment_id or experiment_name, run_name, parent_run_id,
-  start_time, user_id, source_type, source_ref, tags
+  start_time, user_id, source_type, source_ref, tags. A no-op for a run that exists, except
+  that it completes a provisional run (source_type ``pending``, sent by a process logging to a
+  run id it was handed before the run's owner recorded it).
 - ``metric``: run_id, key, value, timestamp, step
 - ``metrics``: run_id, values (key -> value), timestamp, step: several metrics at one step
 - ``param`` / ``tag``: run_id, key, value

@@ -76,9 +76,11 @@ def from_environment() -> RunState | None:
         return None
     uri = config.get_tracking_uri()
     key = (uri, run_id)
+    announce = False
     with _env_lock:
         state = _env_runs.get(key)
         if state is None:
+            announce = True
             experiment = os.environ.get(config.ENV_EXPERIMENT)
             state = _env_runs[key] = RunState(
                 run_id=run_id,
@@ -91,7 +93,27 @@ def from_environment() -> RunState | None:
                 artifact_uri=None,
                 owned=False,
             )
+    if announce:
+        _announce(state)
     return state
+
+
+def _announce(state: RunState) -> None:
+    # The owner of a handed-down run may not have recorded it yet when this process logs (a
+    # Kubernetes pod can start while the watcher is down; a child process can outrun its
+    # parent's writer). A provisional create, ahead of this process's events, makes the store
+    # keep them; it is a no-op for a run that exists, and the owner's create completes it.
+    from flowtrack.entities import SourceType
+    from flowtrack.errors import FlowtrackError
+    from flowtrack.tracking.policy import report, submit
+    from flowtrack.tracking.runs import create_event
+    from flowtrack.validation import validate_run_id
+
+    try:
+        validate_run_id(state.run_id)
+        submit(state, [create_event(state, SourceType.PENDING, None, {})])
+    except FlowtrackError as exc:
+        report(exc)
 
 
 def push(state: RunState) -> None:

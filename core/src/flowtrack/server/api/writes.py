@@ -74,23 +74,20 @@ def _apply(state: ServerState, body: Any) -> dict[str, Any]:
 async def _authorize(request: Request, state: ServerState, body: Any) -> None:
     """With --auth: the caller must be able to EDIT every experiment the batch creates runs in
     and every existing run it writes to; new runs are recorded under the caller's name.
-    Events for runs that do not exist are left to the store, which refuses them."""
+    Events for runs that do not exist are left to the store, which refuses them. A create_run
+    of a run that exists needs EDIT on it too: it may complete a provisional run."""
     events = body.get("events") if isinstance(body, dict) else None
     if not isinstance(events, list):
         return
     user = current_user(request)
-    created: set[str] = set()
     for e in events:
         if isinstance(e, dict) and e.get("op") == "create_run":
             chosen = await target_experiment(
                 request, state, e.get("experiment_id"), e.get("experiment_name")
             )
             e["experiment_id"], e["user_id"] = chosen, user
-            created.add(str(e.get("run_id")))
     touched = {
-        e["run_id"]
-        for e in events
-        if isinstance(e, dict) and isinstance(e.get("run_id"), str) and e["run_id"] not in created
+        e["run_id"] for e in events if isinstance(e, dict) and isinstance(e.get("run_id"), str)
     }
     if touched:
         known = await run_in_threadpool(state.store.get_runs, sorted(touched))

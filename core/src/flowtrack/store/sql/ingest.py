@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select, tuple_
 
-from flowtrack.entities import LifecycleStage, RunStatus
+from flowtrack.entities import LifecycleStage, RunStatus, SourceType
 from flowtrack.store.events import DIRECTIONS, Applied, Event, Rejection
 from flowtrack.store.sql import schema
 from flowtrack.store.sql.blocks import pack
@@ -32,7 +32,7 @@ class _Batch:
         # Runs a create_run names are looked up too: one made by an earlier batch (an
         # orchestrator's processes all send the create_run of a run whose id they compute)
         # makes the create a no-op rather than a duplicate row.
-        self.state = _run_states(conn, {e["run_id"] for e in events})
+        self.state, self.pending = _run_states(conn, {e["run_id"] for e in events})
         known_runs = [e for e in events if e["op"] == "param" and e["run_id"] in self.state]
         self.existing_params = _existing_params(conn, known_runs)
         self.rejections: list[Rejection] = []
@@ -52,6 +52,42 @@ class _Batch:
         if problem:
             self.rejections.append(Rejection(event, problem))
         return problem is not None
+
+    def create_run(
+        self, e: Event, resolve_experiment: ExperimentResolver, artifact_uri_for: ArtifactUriFor
+    ) -> None:
+        run_id = e["run_id"]
+        provisional = e.get("source_type") == SourceType.PENDING
+        if run_id in self.state:
+            # An earlier delivery created it: a repeated create is a no-op, but the owner's
+            # create completes a run a process logging to it made provisionally.
+            if run_id in self.pending and not provisional:
+                self.complete(e, _run_row(self.conn, e, resolve_experiment, artifact_uri_for))
+            return
+        row = _run_row(self.conn, e, resolve_experiment, artifact_uri_for)
+        self.new_runs.append(row)
+        self.new_rows[run_id] = row
+        self.state[run_id] = (row["status"], row["lifecycle_stage"])
+        if provisional:
+            self.pending.add(run_id)
+        self.add_tags(e)
+
+    def complete(self, e: Event, row: dict[str, Any]) -> None:
+        """The owner's create fills in a provisional run. Its status, end and artifact root
+        stay: the process that made it may have ended it or written files there already."""
+        run_id = e["run_id"]
+        self.pending.discard(run_id)
+        change = {k: row[k] for k in _COMPLETED_COLUMNS}
+        new_row = self.new_rows.get(run_id)
+        if new_row is not None:
+            new_row.update(change)
+        else:
+            self.updates.setdefault(run_id, {}).update(change)
+        self.add_tags(e)
+
+    def add_tags(self, e: Event) -> None:
+        for key, value in (e.get("tags") or {}).items():
+            self.tag({"run_id": e["run_id"], "key": key, "value": value})
 
     def metric(self, e: Event) -> None:
         self.metrics.append((e["run_id"], e["key"], e["value"], e["timestamp"], e["step"]))
@@ -211,13 +247,7 @@ def apply_events(
         op = event["op"]
         run_id = event["run_id"]
         if op == "create_run":
-            if run_id not in batch.state:  # else: an earlier delivery created it already
-                row = _run_row(conn, event, resolve_experiment, artifact_uri_for)
-                batch.new_runs.append(row)
-                batch.new_rows[run_id] = row
-                batch.state[run_id] = (row["status"], row["lifecycle_stage"])
-                for key, value in (event.get("tags") or {}).items():
-                    batch.tag({"run_id": run_id, "key": key, "value": value})
+            batch.create_run(event, resolve_experiment, artifact_uri_for)
             continue
         if op == "artifacts":
             continue  # the files are stored already; the event exists for the plugins
@@ -330,12 +360,28 @@ def _versions_at(
     return out
 
 
-def _run_states(conn: Connection, run_ids: set[str]) -> dict[str, tuple[str, str]]:
+def _run_states(conn: Connection, run_ids: set[str]) -> tuple[dict[str, tuple[str, str]], set[str]]:
+    """(status, lifecycle stage) of the runs that exist, and which of them are provisional."""
     if not run_ids:
-        return {}
+        return {}, set()
     r = schema.runs.c
-    rows = conn.execute(select(r.run_id, r.status, r.lifecycle_stage).where(r.run_id.in_(run_ids)))
-    return {row.run_id: (row.status, row.lifecycle_stage) for row in rows}
+    rows = conn.execute(
+        select(r.run_id, r.status, r.lifecycle_stage, r.source_type).where(r.run_id.in_(run_ids))
+    ).all()
+    states = {row.run_id: (row.status, row.lifecycle_stage) for row in rows}
+    return states, {row.run_id for row in rows if row.source_type == SourceType.PENDING}
+
+
+# What the owner's create_run sets on a provisional run.
+_COMPLETED_COLUMNS = (
+    "experiment_id",
+    "run_name",
+    "parent_run_id",
+    "start_time",
+    "user_id",
+    "source_type",
+    "source_ref",
+)
 
 
 def _existing_params(conn: Connection, events: list[Event]) -> dict[tuple[str, str], str]:
