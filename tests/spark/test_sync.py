@@ -68,15 +68,13 @@ def _dead_pid() -> int:
     return child.pid
 
 
-def test_application_without_an_end_is_killed_at_sync() -> None:
-    # The lines the listener writes (FlowtrackListener.java) for an application whose JVM was
-    # killed after its first job: no app_end.
-    folder = settings.spool_dir()
-    folder.mkdir(parents=True)
-    lines = [
+def _lines(pid: int, app_id: str = "local-1700000000000") -> list[dict[str, object]]:
+    # The lines the listener writes (FlowtrackListener.java) for an application's start and
+    # first job.
+    return [
         {
             "e": "app_start",
-            "appId": "local-1700000000000",
+            "appId": app_id,
             "at": 1700000000000,
             "name": "killed-app",
             "time": 1700000000000,
@@ -86,7 +84,7 @@ def test_application_without_an_end_is_killed_at_sync() -> None:
             "flowtrack": {"experiment": "etl"},
             "unknownKeys": [],
             "envRunId": None,
-            "pid": _dead_pid(),
+            "pid": pid,
         },
         {
             "e": "job",
@@ -99,6 +97,13 @@ def test_application_without_an_end_is_killed_at_sync() -> None:
             "failedTasks": 0,
         },
     ]
+
+
+def test_application_without_an_end_is_killed_at_sync() -> None:
+    # An application whose JVM was killed after its first job: no app_end.
+    folder = settings.spool_dir()
+    folder.mkdir(parents=True)
+    lines = _lines(_dead_pid())
     spool = folder / "local-1700000000000.jsonl"
     spool.write_text("".join(json.dumps(line) + "\n" for line in lines))
 
@@ -116,3 +121,52 @@ def test_application_without_an_end_is_killed_at_sync() -> None:
     # A second sync finds nothing left.
     again = CliRunner().invoke(cli, ["sync"])
     assert "local-1700000000000" not in again.output
+
+
+def test_the_helper_follows_the_spool_until_the_end_or_the_jvm_is_gone() -> None:
+    """``ingest --follow``'s loop: what the listener appends is ingested while the JVM lives;
+    the end line ends it; a JVM that dies without one ends it too (woken by the JVM's exit,
+    not a poll), and leaves the spool for ``flowtrack sync`` to close. The "JVM" is a sleeping
+    process whose command line names java (``alive`` checks that)."""
+    import sys
+    import threading
+
+    from flowtrack_spark import ingest
+
+    client = flowtrack.Client()
+    folder = settings.spool_dir()
+    folder.mkdir(parents=True)
+    sleeper = [sys.executable, "-c", "import time; time.sleep(120)", "java"]
+    for app_id, ending in (("local-1", "end line"), ("local-2", "jvm exit")):
+        run_id = settings.app_run_id(client.tracking_uri, app_id)
+        spool = folder / f"{app_id}.jsonl"
+        jvm = subprocess.Popen(sleeper)
+        try:
+            first, job = _lines(jvm.pid, app_id)
+            spool.write_text(json.dumps(first) + "\n")
+            done: list[ingest.Progress | None] = []
+            follower = threading.Thread(
+                target=lambda s=spool, p=jvm.pid, out=done: out.append(ingest.follow(s, p))
+            )
+            follower.start()
+            with spool.open("a") as f:
+                f.write(json.dumps(job) + "\n")
+            if ending == "end line":
+                end = {"e": "app_end", "appId": None, "at": 1700000009000, "time": 1700000009000}
+                with spool.open("a") as f:
+                    f.write(json.dumps(end | {"dropped": 0, "shipped": 3}) + "\n")
+            else:
+                jvm.kill()
+            follower.join(60)
+            assert not follower.is_alive() and done and done[0] is not None
+        finally:
+            jvm.kill()
+            jvm.wait()
+        progress = done[0]
+        run = client.get_run(run_id)
+        if ending == "end line":
+            assert progress.ended and run.info.status == "FINISHED" and not spool.exists()
+            assert run.info.end_time == 1700000009000
+        else:
+            assert not progress.ended and run.info.status == "RUNNING" and spool.exists()
+        assert [m.value for m in client.get_metric_history(run_id, "job.records_read")] == [10]

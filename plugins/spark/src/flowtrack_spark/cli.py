@@ -86,6 +86,7 @@ def ingest(pid: int | None, spool: Path | None) -> None:
 
     try:
         if pid is not None and spool is not None:
+            ing.yield_cpu()
             ing.follow(spool, pid)
             return
         for line in ing.sync(folder=None) if spool is None else _one(spool):

@@ -19,8 +19,9 @@ import fcntl
 import json
 import logging
 import os
+import select
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -31,7 +32,9 @@ from flowtrack.store.events import Event
 from flowtrack_spark import recorder, settings
 
 log = logging.getLogger("flowtrack.spark")
-POLL_S = 0.3
+# Polls are a stat each; the file is read only when it grew.
+POLL_S = 0.1
+HELPER_NICENESS = 10
 
 
 @dataclass
@@ -151,18 +154,58 @@ def follow(spool: Path, pid: int, timeout: float | None = None) -> Progress | No
     """Ingest ``spool`` as it grows until its application ends or JVM ``pid`` is gone."""
     deadline = None if timeout is None else time.monotonic() + timeout
     progress: Progress | None = None
-    while deadline is None or time.monotonic() < deadline:
-        if spool.exists():
-            progress = ingest_once(spool)
-            if progress is None or progress.ended:
-                break  # another reader took it, or the application ended
-        if not alive(pid):
-            if spool.exists():  # the end may have been written just before the JVM left
+    seen: int | None = None
+    with _exit_of(pid) as wait:
+        while deadline is None or time.monotonic() < deadline:
+            size = _size(spool)
+            if size is not None and size != seen:  # a stat per poll; read only what grew
+                seen = size
                 progress = ingest_once(spool)
-            break
-        time.sleep(POLL_S)
+                if progress is None or progress.ended:
+                    break  # another reader took it, or the application ended
+            if not alive(pid):
+                if spool.exists():  # the end may have been written just before the JVM left
+                    progress = ingest_once(spool)
+                break
+            wait(POLL_S)
     recorder.flush()
     return progress
+
+
+def yield_cpu() -> None:
+    """Lower this process's priority (the helper's, not a library caller's)."""
+    # The helper runs beside the JVM and the driver, often on few cores: at a low priority it
+    # takes the CPU they leave idle instead of slowing the application; its events wait a
+    # little under load, and it catches up when the JVM is done.
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(HELPER_NICENESS)
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return None
+
+
+@contextlib.contextmanager
+def _exit_of(pid: int) -> Iterator[Callable[[float], None]]:
+    """A wait of at most some seconds that ends early when process ``pid`` exits (a pidfd), so
+    the helper's last ingest starts as soon as the JVM is gone: a caller reading spark-submit's
+    output waits for the helper too, since it shares the JVM's stderr."""
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # not Linux >= 5.3, or the JVM is gone already
+        yield time.sleep
+        return
+
+    def wait(seconds: float) -> None:
+        select.select([fd], [], [], seconds)
+
+    try:
+        yield wait
+    finally:
+        os.close(fd)
 
 
 def pending(folder: Path | None = None) -> list[Path]:

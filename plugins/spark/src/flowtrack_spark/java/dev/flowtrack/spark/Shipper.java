@@ -21,6 +21,8 @@ import java.util.concurrent.atomic.AtomicLong;
 final class Shipper {
   private static final Object LOCK = new Object();
   private static Shipper instance;
+  // Queued by finish(); compared by identity, so no event can be mistaken for it.
+  private static final String WAKE = new String("wake");
 
   private final ArrayBlockingQueue<String> queue;
   private final AtomicLong dropped = new AtomicLong();
@@ -91,6 +93,9 @@ final class Shipper {
   void finish(Map<String, Object> end, long timeoutMs) {
     last = end;
     closing = true;
+    // Wakes the thread now rather than at its next poll: the application's end (and with it
+    // the JVM's exit) waits for this. A full queue leaves it to the poll's timeout.
+    queue.offer(WAKE);
     try {
       thread.join(timeoutMs);
     } catch (InterruptedException e) {
@@ -115,13 +120,24 @@ final class Shipper {
         }
         batch.add(first);
         queue.drainTo(batch, 1000);
+        boolean woken = false;
+        int written = 0;
         for (String line : batch) {
+          if (line == WAKE) {
+            woken = true;
+            continue;
+          }
           out.write(line);
           out.write('\n');
+          written++;
         }
         out.flush();
-        shipped.addAndGet(batch.size());
+        shipped.addAndGet(written);
         batch.clear();
+        if (woken && queue.isEmpty()) {
+          writeLast(out);
+          break;
+        }
       }
     } catch (Exception e) {
       warnOnce("could not write the spool file " + file, e);
