@@ -216,19 +216,100 @@ def test_bad_annotations_and_403_are_warnings_on_the_run_and_the_watcher_goes_on
 def test_store_down_spools_and_delivers_later(
     cluster: Cluster, namespace: str, start_watcher: WatcherFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from flowtrack_k8s import logspool
+
     from tests.core.faults import missing_pg_database
 
     with missing_pg_database() as (uri, bring_up):
         monkeypatch.setenv("FLOWTRACK_FLUSH_TIMEOUT", "1")
+        monkeypatch.setattr(logspool, "RETRY_S", 0.5)
         flowtrack.set_tracking_uri(uri)
         watcher = start_watcher()
         jobs = [cluster.create_job(f"spooled-{n}", namespace) for n in range(3)]
-        for job in jobs:
-            _job_ran(cluster, job)
+        pods = [_job_ran(cluster, job) for job in jobs]
         recorder = lambda: watcher.watcher.recorder  # noqa: E731
         eventually(lambda: len(recorder().done) == 3, 60, "the watcher went through every Job")
         assert watcher.thread.is_alive()
+        # The pods' logs could not be stored (the run's artifact place is not known while the
+        # store is down): they wait on disk, as the pods may be gone when it is back.
+        assert len(list(logspool.folder().iterdir())) == 3
         bring_up()  # type: ignore[operator]
         runs = eventually(lambda: len(k8s_runs()) == 3 and k8s_runs(), 90, "delivered later")
         assert {r.info.status for r in runs} == {"FINISHED"}
+        eventually(lambda: not list(logspool.folder().iterdir()), 60, "the logs stored")
+        client = flowtrack.Client()
+        for job, pod in zip(jobs, pods, strict=True):
+            run_id = run_of(job).info.run_id
+            name = pod["metadata"]["name"]
+            logs = Path(client.download_artifacts(run_id, f"k8s/logs/{name}/main.log"))
+            assert logs.read_text() == "ok\n"
         watcher.stop()
+
+
+def test_a_job_deleted_while_no_watcher_ran_ends_killed_at_the_next_list(
+    cluster: Cluster, namespace: str, start_watcher: WatcherFactory
+) -> None:
+    """ttlSecondsAfterFinished or `kubectl delete` while the watcher is down: no DELETED event
+    ever comes. The next watcher's list lacks the Job, so its run and its index runs end
+    KILLED with a warning that the outcome is unknown. A Job still listed, and a Job of a
+    namespace this watcher does not watch, keep running."""
+    first = start_watcher()
+    gone = cluster.create_job("gone", namespace, completions=2, indexed=True)
+    kept = cluster.create_job("kept", namespace)
+    cluster.start_pod(gone, index=0)
+    other_ns = f"{namespace}-b"
+    elsewhere = cluster.create_job("elsewhere", other_ns)
+    other = start_watcher(namespace=other_ns, lease_namespace=other_ns)
+
+    def index_run() -> list:
+        return [r for r in k8s_runs() if r.data.tags.get("k8s.completion_index") == "0"]
+
+    eventually(lambda: run_of(gone) and run_of(kept) and run_of(elsewhere) and index_run())
+    first.stop()
+    other.stop()
+    cluster.delete_job(gone)
+    cluster.delete_job(elsewhere)
+    start_watcher()
+    run = ended_run(gone)
+    assert run.info.status == "KILLED"
+    assert "outcome is unknown" in run.data.tags["k8s.warning.vanished"]
+    (child,) = index_run()
+    assert child.info.parent_run_id == run.info.run_id
+    assert eventually(
+        lambda: flowtrack.Client().get_run(child.info.run_id).info.status != "RUNNING"
+    )
+    assert flowtrack.Client().get_run(child.info.run_id).info.status == "KILLED"
+    assert run_of(kept).info.status == "RUNNING"
+    assert run_of(elsewhere).info.status == "RUNNING"
+
+
+def test_pod_logs_wait_on_disk_while_the_artifact_store_is_unreachable(
+    cluster: Cluster,
+    namespace: str,
+    start_watcher: WatcherFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The tracking store is up, the artifact store is not (its folder cannot be made: a file
+    is in the way, a real OSError even as root). Kubernetes drops a pod's logs with the pod,
+    so the watcher keeps them on disk and stores them once the artifact store works."""
+    from flowtrack_k8s import logspool
+
+    monkeypatch.setattr(logspool, "RETRY_S", 0.5)
+    blocked = tmp_path / "bucket"
+    blocked.write_text("not a folder")
+    flowtrack.Client().create_experiment("logs-down", artifact_location=str(blocked / "art"))
+    start_watcher()
+    job = cluster.create_job(
+        "logged", namespace, annotations={"flowtrack.dev/experiment": "logs-down"}
+    )
+    pod = _job_ran(cluster, job)
+    run = ended_run(job, "logs-down")
+    assert run.info.status == "FINISHED"
+    eventually(lambda: list(logspool.folder().iterdir()), 30, "the log kept on disk")
+    blocked.unlink()
+    blocked.mkdir()
+    eventually(lambda: not list(logspool.folder().iterdir()), 30, "the log stored")
+    name = pod["metadata"]["name"]
+    logs = flowtrack.Client().download_artifacts(run.info.run_id, f"k8s/logs/{name}/main.log")
+    assert Path(logs).read_text() == "ok\n"

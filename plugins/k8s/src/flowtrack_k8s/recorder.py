@@ -29,7 +29,7 @@ from flowtrack.store.events import Event
 from flowtrack.tracking.context import RunState
 
 from flowtrack_k8s import annotations as ann
-from flowtrack_k8s import data, identity, pods
+from flowtrack_k8s import data, identity, logspool, pods, reconcile
 from flowtrack_k8s.annotations import JobConfig
 
 log = logging.getLogger("flowtrack.k8s")
@@ -94,8 +94,11 @@ class Recorder:
         log_max_bytes: int = LOG_MAX_BYTES,
         caught_up: Callable[[str], int | None] | None = None,
         close_grace_s: float = CLOSE_GRACE_S,
+        namespace: str | None = None,
     ) -> None:
         self.core = core  # a CoreV1Api for pod lists and logs (None: neither is read)
+        self.namespace = namespace  # the watched one (None: all), for `reconcile`
+        self.log_retrier = logspool.Retrier()
         self.log_max_bytes = log_max_bytes
         # None until the other streams have seen everything up to a resourceVersion; then the
         # number of items to handle (`position`) before all that is recorded.
@@ -117,6 +120,9 @@ class Recorder:
         """One informer item; never raises (a failure is logged, the watcher goes on)."""
         self.position += 1
         items = obj if kind == "SYNC" else [obj]
+        if resource == "jobs" and kind == "SYNC":
+            listed = {str((i.get("metadata") or {}).get("uid") or "") for i in items}
+            reconcile.close_vanished(listed, self.namespace)
         for item in items:
             self.handled += 1
             try:
@@ -169,7 +175,9 @@ class Recorder:
             self.tick()
 
     def tick(self) -> None:
-        """End the Jobs whose streams have caught up with their end (or waited long enough)."""
+        """End the Jobs whose streams have caught up with their end (or waited long enough),
+        and retry the pod logs the artifact store could not take."""
+        self.log_retrier.tick()
         now = time.monotonic()
         for uid, closing in list(self.closing.items()):
             if closing.mark is None:
@@ -523,8 +531,18 @@ class Recorder:
                 text = (
                     b"[... cut: the first bytes are not kept ...]\n" + text[-self.log_max_bytes :]
                 )
+            where, name = f"k8s/logs/{meta.get('name')}", f"{cname}.log"
+            if state.artifact_uri is None:
+                # The store was down when the run began: asking it now would hold this thread
+                # for the writer's flush timeout. The spool's retry asks with a bounded wait.
+                logspool.keep(state, text, where, name)
+                continue
             try:
-                data.save_text(state, text, f"k8s/logs/{meta.get('name')}", f"{cname}.log")
+                data.save_text(state, text, where, name)
+            except StoreUnavailableError as exc:
+                # The pod's logs go when the pod does: keep them until the store is back.
+                if logspool.keep(state, text, where, name):
+                    log.warning("flowtrack: logs of pod %s kept to store later: %s", where, exc)
             except FlowtrackError as exc:
                 log.warning("flowtrack: logs of pod %s not stored: %s", meta.get("name"), exc)
 

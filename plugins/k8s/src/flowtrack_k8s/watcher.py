@@ -71,7 +71,11 @@ class Watcher:
 
     def _recorder(self) -> Recorder:
         return Recorder(
-            self.core, self.settings.log_max_bytes, self._caught_up, self.settings.close_grace_s
+            self.core,
+            self.settings.log_max_bytes,
+            self._caught_up,
+            self.settings.close_grace_s,
+            self.settings.namespace,
         )
 
     def _caught_up(self, version: str) -> int | None:
