@@ -235,6 +235,41 @@ def gc(
     click.echo(f"{verb} {len(plan.remove)} objects ({_size(plan.size)}); kept {plan.kept}.")
 
 
+@data.command("cache-gc")
+@click.option(
+    "--store",
+    "stores",
+    multiple=True,
+    help="A tracking store whose dataset versions to keep (repeatable). Default: every store "
+    "this FLOWTRACK_HOME has logged to, and the current one.",
+)
+@click.option(
+    "--min-age",
+    type=click.FloatRange(min=0),
+    default=24.0,
+    show_default=True,
+    help="Keep objects that came into the cache less than this many hours ago.",
+)
+@click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
+def cache_gc(stores: tuple[str, ...], min_age: float, dry_run: bool) -> None:
+    """Remove what no dataset version uses from the user-level cache (~/.flowtrack/cache).
+
+    log_input and log_output keep a copy of local data outside a data repo there (the
+    adapters do too); this removes the copies that no version in the stores, and no event
+    still waiting in the spool, refers to. The data repo's own cache is `flowtrack data gc`.
+    """
+    from flowtrack.tracking.cache_gc import collect
+    from flowtrack.tracking.delivery import safe_uri
+
+    plan = collect(stores or None, min_age * 3600, dry_run)
+    click.echo(f"Stores asked: {', '.join(safe_uri(u) for u in plan.stores)}")
+    verb = "Would remove" if dry_run else "Removed"
+    click.echo(
+        f"{verb} {len(plan.remove)} objects ({_size(plan.size)}); kept {plan.kept} in use and "
+        f"{plan.young} newer than {min_age:g} h."
+    )
+
+
 @data.command()
 @click.argument("old_rev")
 @click.argument("new_rev", required=False)

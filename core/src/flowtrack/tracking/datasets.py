@@ -101,7 +101,8 @@ def _default_name(target: str | os.PathLike[str]) -> str:
 # -- digests ---------------------------------------------------------------------------------
 
 
-def _user_caches() -> tuple[Any, Any]:
+def user_caches() -> tuple[Any, Any]:
+    """The hash state and the object cache of data versioned outside a data repo."""
     from flowtrack.data.objects import ObjectStore
     from flowtrack.data.state import StateCache
 
@@ -146,7 +147,7 @@ def _snapshot(path: Path) -> tuple[str, str, int, int]:
 
         ptr = add(repo, path, progress=False)
         return ptr.hash, ptr.algorithm, ptr.size, ptr.files
-    state, store = _user_caches()
+    state, store = user_caches()
     digest, size, files = _hash_tree(path, state, USER_ALGORITHM, store)
     return digest, USER_ALGORITHM, size, files
 
@@ -234,7 +235,7 @@ def digests_of(target: str | os.PathLike[str]) -> tuple[str, list[str]]:
         if repo is not None:
             digests.append(_hash_tree(path, repo.state, repo.algorithm, None)[0])
         if repo is None or repo.algorithm != USER_ALGORITHM:
-            state, _ = _user_caches()
+            state, _ = user_caches()
             digests.append(_hash_tree(path, state, USER_ALGORITHM, None)[0])
     digests.append(fingerprint(target)[0])
     return uri, digests
@@ -333,7 +334,7 @@ def log_object_output(obj: object, name: str) -> DatasetVersion | None:
             path = Path(tmp) / file_name
             try:
                 spec.write(obj, path)
-                state, store = _user_caches()
+                state, store = user_caches()
                 digest, size, files = _hash_tree(path, state, USER_ALGORITHM, store)
             except FlowtrackError:
                 raise
