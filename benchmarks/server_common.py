@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,6 +100,19 @@ def finished_run_events(
             "end_time": stamp + i + duration_ms,
         },
     ]
+
+
+def send_runs(
+    apply: Callable[[list[dict[str, Any]]], Any],
+    n: int,
+    events_of: Callable[[int], list[dict[str, Any]]],
+    batch: int = 500,
+) -> None:
+    """Set-up runs 0..n-1 (``events_of(i)`` each) sent through ``apply`` (a store's
+    apply_events) in batches of ``batch`` runs; raises if the store refused any event."""
+    for first in range(0, n, batch):
+        events = [e for i in range(first, min(n, first + batch)) for e in events_of(i)]
+        check(not apply(events), "flowtrack refused set-up events")
 
 
 def check(condition: bool, message: str) -> None:

@@ -7,9 +7,8 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from server_common import KEYS, check, finished_run_events, now_ms
+from server_common import KEYS, check, finished_run_events, now_ms, send_runs
 
 
 def search_values(n: int) -> list[dict[str, float]]:
@@ -26,12 +25,12 @@ def fill_flowtrack(n: int, url: str) -> str:
     experiment_id = store.create_experiment("search")
     stamp = now_ms()
     values = search_values(n)
-    for first in range(0, n, 500):
-        events: list[dict[str, Any]] = []
-        for i in range(first, min(n, first + 500)):
-            params = {f"p{j}": str(j) for j in range(10)}
-            events += finished_run_events(experiment_id, i, stamp, values[i], params, {})
-        check(not store.apply_events(events), "flowtrack refused set-up events")
+    params = {f"p{j}": str(j) for j in range(10)}
+    send_runs(
+        store.apply_events,
+        n,
+        lambda i: finished_run_events(experiment_id, i, stamp, values[i], params, {}),
+    )
     return experiment_id
 
 

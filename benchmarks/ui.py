@@ -27,7 +27,14 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from server_common import check, clean_environment, finished_run_events, now_ms, server
+from server_common import (
+    check,
+    clean_environment,
+    finished_run_events,
+    now_ms,
+    send_runs,
+    server,
+)
 
 PAGE = 100  # the UI's page size
 N_PARAMS = 20
@@ -62,13 +69,13 @@ def _fill_flowtrack(n: int) -> Callable[[Path, str], None]:
         experiment_id = store.create_experiment("ui-bench")
         stamp = now_ms()
         values = _values(n)
-        for first in range(0, n, 500):
-            events: list[dict[str, Any]] = []
-            for i in range(first, min(n, first + 500)):
-                events += finished_run_events(
-                    experiment_id, i, stamp, values[i], _params(i), TAGS, duration_ms=5
-                )
-            check(not store.apply_events(events), "flowtrack refused set-up events")
+        send_runs(
+            store.apply_events,
+            n,
+            lambda i: finished_run_events(
+                experiment_id, i, stamp, values[i], _params(i), TAGS, duration_ms=5
+            ),
+        )
         _fill_pipelines(store, stamp)
         store.close()
 
