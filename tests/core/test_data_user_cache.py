@@ -105,3 +105,19 @@ def test_a_store_that_does_not_answer_stops_it_and_nothing_is_removed(tmp_path: 
     assert cache.has(old)
     result = CliRunner().invoke(cli, ["data", "cache-gc", "--store", down])
     assert result.exit_code != 0 and "--store" in result.output and cache.has(old)
+
+
+def test_a_deleted_sqlite_store_keeps_nothing_and_is_not_recreated(tmp_path: Path) -> None:
+    """A store this home once logged to whose SQLite file is gone (a temp folder) has no
+    versions to keep; asking it would create an empty database, so it is not asked."""
+    gone = tmp_path / "old" / "flowtrack.db"
+    jr.store_dir(config.spool_dir(), f"sqlite:///{gone}")
+    _, cache = user_caches()
+    old = _orphan(cache, b"used by nobody")
+    _age_all(cache)
+    result = CliRunner().invoke(cli, ["data", "cache-gc"])
+    assert result.exit_code == 0, result.output
+    (line,) = [x for x in result.output.splitlines() if x.startswith("Stores gone")]
+    assert f"sqlite:///{gone}" in line
+    assert "Removed 1 objects" in result.output and not cache.has(old)
+    assert not gone.exists() and not gone.parent.exists()

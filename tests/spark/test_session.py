@@ -38,11 +38,13 @@ def app(listener_jar: Path) -> Iterator[App]:
 
     folder = Path(tempfile.mkdtemp(prefix="flowtrack-spark-session-"))
     uri = f"sqlite:///{folder / 'flowtrack.db'}"
+    saved = dict(os.environ)
+    # This fixture starts before the per-test home (ft_home): its own, not the user's.
+    os.environ["FLOWTRACK_HOME"] = str(folder / "home")
     flowtrack.set_tracking_uri(uri)
     with flowtrack.start_run(run_name="airflow task") as parent:
         parent_id = parent.info.run_id
     flowtrack.set_tracking_uri(None)
-    saved = dict(os.environ)
     # What the JVM (and the ingest helper it starts) inherits: the parent run, this module's
     # store. The per-test fixtures reset FLOWTRACK_* later; the JVM keeps what it started with.
     os.environ.update(spark_env(FLOWTRACK_TRACKING_URI=uri, FLOWTRACK_RUN_ID=parent_id))

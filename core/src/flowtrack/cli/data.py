@@ -262,7 +262,10 @@ def cache_gc(stores: tuple[str, ...], min_age: float, dry_run: bool) -> None:
     from flowtrack.tracking.delivery import safe_uri
 
     plan = collect(stores or None, min_age * 3600, dry_run)
-    click.echo(f"Stores asked: {', '.join(safe_uri(u) for u in plan.stores)}")
+    asked = [safe_uri(u) for u in plan.stores if u not in plan.gone]
+    click.echo(f"Stores asked: {', '.join(asked) or 'none'}")
+    if plan.gone:
+        click.echo(f"Stores gone (their SQLite file no longer exists): {', '.join(plan.gone)}")
     verb = "Would remove" if dry_run else "Removed"
     click.echo(
         f"{verb} {len(plan.remove)} objects ({_size(plan.size)}); kept {plan.kept} in use and "

@@ -34,6 +34,7 @@ class CachePlan:
     """What a collection removed (or would remove) and why the rest stayed."""
 
     stores: list[str]
+    gone: list[str] = field(default_factory=list)  # SQLite stores whose file is no more
     remove: list[str] = field(default_factory=list)
     size: int = 0
     kept: int = 0  # used by a version or a pending event
@@ -62,8 +63,11 @@ def collect(
 
     _, cache = user_caches()
     plan = CachePlan(list(stores) if stores else known_stores())
+    # A SQLite store whose file was deleted has no versions left (and asking it would create
+    # an empty one).
+    plan.gone = [u for u in plan.stores if _missing_file(u)]
     oids = list(cache.oids())
-    keep = _in_stores(plan.stores, oids) | _in_journals()
+    keep = _in_stores([u for u in plan.stores if u not in plan.gone], oids) | _in_journals()
     for digest in [d for d in keep if d.endswith(".dir") and cache.has(d)]:
         keep.update(e.hash for e in cache.read_manifest(digest).entries)
     now = time.time()
@@ -86,6 +90,11 @@ def collect(
         for temp in cache.stale_temps():  # left by a versioning that was killed
             temp.unlink(missing_ok=True)
     return plan
+
+
+def _missing_file(uri: str) -> bool:
+    path = config.sqlite_path(uri)
+    return path is not None and not path.exists()
 
 
 def _in_stores(uris: Sequence[str], oids: list[str]) -> set[str]:
