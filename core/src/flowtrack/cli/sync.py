@@ -22,14 +22,9 @@ def sync(dry_run: bool) -> None:
     # Plugins' own spools first (the Spark listener's): what they hand on goes into journals.
     for line in facade.sync(dry_run):
         click.echo(line)
-    root = config.spool_dir()
-    folders = (
-        sorted(p for p in root.iterdir() if (p / "store.uri").exists()) if root.is_dir() else []
-    )
     pending = 0
     failed = 0
-    for folder in folders:
-        uri = (folder / "store.uri").read_text()
+    for folder, uri in jr.store_dirs(config.spool_dir()):
         waiting = jr.orphans(folder)
         if not waiting:
             continue

@@ -44,13 +44,7 @@ class CachePlan:
 def known_stores() -> list[str]:
     """The current tracking URI and every store this home has spooled events for."""
     uris = {config.get_tracking_uri()}
-    root = config.spool_dir()
-    if root.is_dir():
-        for marker in root.glob("*/store.uri"):
-            try:
-                uris.add(marker.read_text().strip())
-            except OSError:
-                continue
+    uris.update(uri for _, uri in jr.store_dirs(config.spool_dir()))
     return sorted(uris)
 
 
@@ -118,13 +112,13 @@ def _in_stores(uris: Sequence[str], oids: list[str]) -> set[str]:
 
 
 def _in_journals() -> set[str]:
-    root = config.spool_dir()
     found: set[str] = set()
-    for path in root.glob(f"*/*{jr.SUFFIX}") if root.is_dir() else []:
-        try:
-            for event in jr.read_events(path):
-                if event.get("op") == "dataset" and event.get("digest"):
-                    found.add(str(event["digest"]))
-        except OSError:
-            continue
+    for folder, _ in jr.store_dirs(config.spool_dir()):
+        for path in folder.glob(f"*{jr.SUFFIX}"):
+            try:
+                for event in jr.read_events(path):
+                    if event.get("op") == "dataset" and event.get("digest"):
+                        found.add(str(event["digest"]))
+            except OSError:
+                continue  # delivered and deleted meanwhile
     return found

@@ -48,6 +48,14 @@ def store_dir(spool_root: Path, uri: str) -> Path:
     return directory
 
 
+def store_dirs(spool_root: Path) -> list[tuple[Path, str]]:
+    """The folders of `store_dir` under ``spool_root`` with the store URI each records."""
+    if not spool_root.is_dir():
+        return []
+    folders = sorted(p for p in spool_root.iterdir() if (p / "store.uri").exists())
+    return [(folder, (folder / "store.uri").read_text()) for folder in folders]
+
+
 CHUNK = 4 * 2**20
 
 
