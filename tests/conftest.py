@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, NoReturn
 
 import pytest
+
+# Set by ./scripts/test, which installs every part the tests use: there a missing part is an
+# install that went wrong, and must fail rather than pass as skipped tests.
+COMPLETE = os.environ.get("FLOWTRACK_TESTS_COMPLETE") == "1"
+
+
+def missing(reason: str, module_level: bool = False) -> NoReturn:
+    """A part a test needs is not here: skip, naming it (a developer's partial setup), or fail
+    under ./scripts/test."""
+    if COMPLETE:
+        pytest.fail(f"{reason}; ./scripts/test should have installed it", pytrace=False)
+    pytest.skip(reason, allow_module_level=module_level)
+
+
+def need_module(name: str) -> Any:
+    """Module ``name`` (pinned in requirements/dev.txt), or `missing` if it is not installed."""
+    if importlib.util.find_spec(name) is None:
+        missing(f"{name} is not installed (requirements/dev.txt pins it)")
+    return importlib.import_module(name)
+
 
 PG_ADMIN_URI = os.environ.get(
     "FLOWTRACK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import missing
+
 if importlib.util.find_spec("airflow") is None:
-    pytest.skip(
-        "apache-airflow is not installed (requirements/dev.txt pins it)", allow_module_level=True
-    )
+    missing("apache-airflow is not installed (requirements/dev.txt pins it)", module_level=True)
 
 SOURCE_DAGS = Path(__file__).resolve().parent / "dags"
 # Airflow's own example DAGs that the tests run unchanged (copied into the DAGs folder).

@@ -19,6 +19,8 @@ from flowtrack.data.pointer import Pointer
 from flowtrack.data.repo import DataRepo
 from flowtrack.errors import InvalidInputError, NotFoundError
 
+from tests.conftest import need_module
+
 SECRET = "testing"
 
 
@@ -297,8 +299,8 @@ def test_fetch_reports_objects_missing_on_the_remote(repo: DataRepo, tmp_path: P
 
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    pytest.importorskip("s3fs")
-    boto3 = pytest.importorskip("boto3")
+    need_module("s3fs")
+    boto3 = need_module("boto3")
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -16,9 +15,6 @@ from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
 from tests.core.modelzoo import Doubler, add_one
-
-HAS_REGISTRY = importlib.util.find_spec("flowtrack.registry.uris") is not None
-needs_registry = pytest.mark.skipif(not HAS_REGISTRY, reason="flowtrack.registry not built yet")
 
 
 def _iris_model() -> tuple[LogisticRegression, object]:
@@ -113,7 +109,6 @@ def test_models_can_be_loaded_from_an_fsspec_url(tmp_path: Path) -> None:
     assert not (model.path / "unlisted.bin").exists()
 
 
-@needs_registry
 def test_log_model_registers_and_loads_through_models_uris() -> None:
     clf, X = _iris_model()
     with flowtrack.start_run():
@@ -129,7 +124,6 @@ def test_log_model_registers_and_loads_through_models_uris() -> None:
         assert (model.predict(X) == clf.predict(X)).all()
 
 
-@needs_registry
 def test_a_registered_model_with_a_tampered_file_is_refused() -> None:
     marker_free = Doubler()
     with flowtrack.start_run():

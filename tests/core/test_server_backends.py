@@ -17,6 +17,7 @@ import flowtrack
 import pytest
 from flowtrack.registry import register_model
 
+from tests.conftest import need_module
 from tests.core.faults import run_python
 from tests.core.serverfixtures import Server, running_server
 
@@ -28,7 +29,7 @@ BUCKET = "flowtrack-server-test"
 
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    pytest.importorskip("s3fs")
+    need_module("s3fs")
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import missing
 from tests.core.serverfixtures import Server, running_server
 
 CHROMIUM = os.environ.get("FLOWTRACK_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -82,7 +83,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: ./scripts/test installs Debian's chromium")
+        missing(f"{CHROMIUM} is missing: ./scripts/test installs Debian's chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -176,7 +176,8 @@ def test_a_list_of_objects_and_a_job_without_env() -> None:
 
 
 def test_injected_job_is_a_valid_kubernetes_object() -> None:
-    kubernetes = pytest.importorskip("kubernetes", reason="the kubernetes client is not installed")
+    import kubernetes  # flowtrack-k8s depends on it
+
     from tests.k8s.test_deploy import as_model
 
     out, _ = invoke("-", "--tracking-uri", URI, input=MANIFEST)

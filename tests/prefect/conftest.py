@@ -22,8 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import missing
+
 if importlib.util.find_spec("prefect") is None:
-    pytest.skip("prefect is not installed (requirements/dev.txt pins it)", allow_module_level=True)
+    missing("prefect is not installed (requirements/dev.txt pins it)", module_level=True)
 
 STARTUP_TIMEOUT_S = 120
 

@@ -8,6 +8,7 @@ import pytest
 from flowtrack.errors import InvalidInputError
 from prefect import flow, task
 
+from tests.conftest import need_module
 from tests.core.faults import run_python
 from tests.prefect import flows
 from tests.prefect.helpers import by_task, children, flow_run, runs_of
@@ -81,7 +82,7 @@ def test_environment_variable_enables_every_flow_in_a_process() -> None:
 
 
 def test_register_model_from_the_flow_result() -> None:
-    pytest.importorskip("sklearn")
+    need_module("sklearn")
     state = flows.train(10, return_state=True)
     assert state.is_completed()
     top = flow_run(runs_of("prefect-tests"), str(state.state_details.flow_run_id))

@@ -16,10 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import missing
+
 if importlib.util.find_spec("pyspark") is None:
-    pytest.skip("pyspark is not installed (requirements/dev.txt pins it)", allow_module_level=True)
+    missing("pyspark is not installed (requirements/dev.txt pins it)", module_level=True)
 if shutil.which("javac") is None and not os.environ.get("JAVA_HOME"):
-    pytest.skip("no JDK (javac) to build the listener and run Spark", allow_module_level=True)
+    missing("no JDK (javac) to build the listener and run Spark", module_level=True)
 
 # One jar cache for the session: the jar is compiled once (~5 s), as a user's cache would be.
 CACHE = Path(tempfile.mkdtemp(prefix="flowtrack-spark-cache-"))

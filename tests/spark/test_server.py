@@ -18,6 +18,7 @@ import flowtrack
 import pytest
 from flowtrack_spark import app_run_id, configure
 
+from tests.conftest import missing
 from tests.core.serverfixtures import Server, running_server
 from tests.spark.helpers import spark_env, wait_for, write_csv
 
@@ -159,7 +160,7 @@ def _suspend_shipper(spark: Any) -> Any:
         try:
             thread.suspend()
         except Exception as exc:  # Java 20+: suspend is gone
-            pytest.skip(f"this JVM cannot suspend a thread to stall the shipper: {exc}")
+            missing(f"this JVM cannot suspend a thread to stall the shipper (Java 17 can): {exc}")
         frames = [str(f) for f in thread.getStackTrace()]
         if str(thread.getState()) == "TIMED_WAITING" and any("parkNanos" in f for f in frames):
             return thread
