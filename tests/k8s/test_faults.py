@@ -313,3 +313,21 @@ def test_pod_logs_wait_on_disk_while_the_artifact_store_is_unreachable(
     name = pod["metadata"]["name"]
     logs = flowtrack.Client().download_artifacts(run.info.run_id, f"k8s/logs/{name}/main.log")
     assert Path(logs).read_text() == "ok\n"
+
+
+def test_the_log_spool_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past its size bound the log spool drops a log (with a warning) rather than fill the
+    watcher's disk; what it holds is counted once and then kept up to date."""
+    from flowtrack.tracking.context import RunState
+    from flowtrack_k8s import logspool
+
+    monkeypatch.setattr(logspool, "MAX_BYTES", 3200)
+    walks: list[Path] = []
+    count = logspool._size
+    monkeypatch.setattr(logspool, "_size", lambda root: walks.append(root) or count(root))
+    state = RunState("a" * 32, "sqlite:////nowhere/down.db", None, None, "", None, 0, None)
+    kept = [logspool.keep(state, b"x" * 900, "k8s/logs/pod", f"c{n}.log") for n in range(4)]
+    assert kept == [True, True, True, False]
+    assert walks == [logspool.folder()]  # one walk of the folder, not one per log
+    on_disk = sum(f.stat().st_size for f in logspool.folder().rglob("*") if f.is_file())
+    assert on_disk <= 3200 and len(list(logspool.folder().iterdir())) == 3

@@ -30,6 +30,12 @@ MAX_BYTES = 512 * 1024**2
 MAX_WAIT_FOR_RUN_S = 7 * 24 * 3600  # a log whose run the store never gets is dropped then
 
 
+# Bytes held in a spool folder: counted once, then kept up to date by `keep` (and counted
+# again after `deliver` removed entries), so a long outage does not walk the whole folder for
+# every pod that ends.
+_held: dict[Path, int] = {}
+
+
 def folder() -> Path:
     return config.spool_dir() / "k8s-logs"
 
@@ -37,8 +43,10 @@ def folder() -> Path:
 def keep(state: RunState, text: bytes, where: str, name: str) -> bool:
     """Write one log to the spool; False (and a warning) if it cannot be kept."""
     root = folder()
-    held = _size(root)
-    if held + len(text) > MAX_BYTES:
+    held = _held[root] if root in _held else _size(root)
+    meta = json.dumps({"run_id": state.run_id, "uri": state.uri, "folder": where, "name": name})
+    size = len(text) + len(meta.encode())
+    if held + size > MAX_BYTES:
         log.warning(
             "flowtrack: log %s/%s of run %s dropped: the log spool %s holds %d bytes already",
             where,
@@ -48,18 +56,19 @@ def keep(state: RunState, text: bytes, where: str, name: str) -> bool:
             held,
         )
         return False
-    meta = {"run_id": state.run_id, "uri": state.uri, "folder": where, "name": name}
     entry = root / uuid.uuid4().hex
     tmp = root / f".{entry.name}.tmp"
     try:
         tmp.mkdir(parents=True)
         (tmp / "log").write_bytes(text)
-        (tmp / "meta.json").write_text(json.dumps(meta))
+        (tmp / "meta.json").write_text(meta)
         os.replace(tmp, entry)  # whole or not at all: a retry never sees half an entry
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         log.warning("flowtrack: log %s/%s not kept in %s: %s", where, name, root, exc)
+        _held.pop(root, None)  # a partial write may have been left: count again
         return False
+    _held[root] = held + size
     return True
 
 
@@ -69,6 +78,13 @@ def deliver() -> int:
     root = folder()
     if not root.is_dir():
         return 0
+    try:
+        return _deliver(root)
+    finally:
+        _held.pop(root, None)  # entries went: count again at the next `keep`
+
+
+def _deliver(root: Path) -> int:
     done = 0
     for entry in sorted(p for p in root.iterdir() if not p.name.startswith(".")):
         try:
